@@ -1,0 +1,19 @@
+"""Configuration of agent-cache: YAML loading, interpolation and typed config objects."""
+
+from src.infrastructure.cache.config.cache_config import (
+    BaseCacheConfig,
+    CacheConfig,
+    ConnectionPoolConfig,
+    MemoryCacheConfig,
+    RedisCacheConfig,
+)
+from src.infrastructure.cache.config.loader import load_cache_config
+
+__all__ = [
+    "BaseCacheConfig",
+    "CacheConfig",
+    "ConnectionPoolConfig",
+    "MemoryCacheConfig",
+    "RedisCacheConfig",
+    "load_cache_config",
+]

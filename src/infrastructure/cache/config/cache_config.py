@@ -1,0 +1,150 @@
+"""Typed, validated configuration of agent-cache: one frozen object per provider.
+
+Parsed once at start-up from the ``cache:`` section of the YAML file (see
+:mod:`src.infrastructure.cache.config.loader`). Providers receive these objects, never raw dicts.
+Every error is a :class:`CacheConfigError` that names the key path and the bad value (masked for
+secrets); nothing is silently replaced by a default.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from src.infrastructure.cache.config.sections import bounded, build_section, display, secret, url_with_secret
+from src.interfaces.llm.cache import CacheConfigError
+
+ROOT = "cache"
+
+
+@dataclass(frozen=True)
+class BaseCacheConfig:
+    """Settings every provider has."""
+
+    enabled: bool = True
+    #: Seconds an entry lives when ``set`` is given no TTL; 0 means entries never expire.
+    default_ttl: float = field(default=3600.0, metadata=bounded(0))
+    #: Largest serialized value accepted, in bytes; a larger one raises and writes nothing.
+    max_value_bytes: int = field(default=1_048_576, metadata=bounded(1))
+
+
+@dataclass(frozen=True)
+class MemoryCacheConfig(BaseCacheConfig):
+    """The in-process TTL + LRU provider."""
+
+    #: Most entries kept; the least recently used is evicted beyond it.
+    max_size: int = field(default=10_000, metadata=bounded(1))
+    #: Store a msgpack copy of each value (the default): values behave exactly as on Redis and are
+    #: isolated from later mutation. ``false`` stores references, for trusted hot paths only.
+    serialize_values: bool = True
+
+
+@dataclass(frozen=True)
+class ConnectionPoolConfig:
+    """Size of each connection pool, and how long a caller waits for a free connection."""
+
+    max_connections: int = field(default=50, metadata=bounded(1, 100_000))
+    timeout: float = field(default=2.0, metadata=bounded(0, 3600))
+
+
+@dataclass(frozen=True)
+class RedisCacheConfig(BaseCacheConfig):
+    """The shared Redis provider. Names follow redis-py's own where one exists."""
+
+    enabled: bool = False
+    #: ``redis://`` or ``rediss://`` URL; when set it replaces host, port, db, username and password.
+    url: str | None = field(default=None, repr=False, metadata=url_with_secret())
+    host: str = "localhost"
+    port: int = field(default=6379, metadata=bounded(1, 65535))
+    db: int = field(default=0, metadata=bounded(0))
+    username: str | None = None
+    password: str | None = field(default=None, repr=False, metadata=secret())
+    ssl: bool = False
+    ssl_ca_certs: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_cert_reqs: Literal["required", "optional", "none"] = "required"
+    socket_timeout: float = field(default=1.0, metadata=bounded(0.001, 3600))
+    socket_connect_timeout: float = field(default=1.0, metadata=bounded(0.001, 3600))
+    retry_on_timeout: bool = True
+    #: Retries after a failed attempt (connection error, and timeout if ``retry_on_timeout``).
+    retries: int = field(default=1, metadata=bounded(0, 10))
+    retry_backoff_base: float = field(default=0.008, metadata=bounded(0, 10))
+    retry_backoff_cap: float = field(default=0.1, metadata=bounded(0, 60))
+    #: Seconds a connection may sit idle before it is checked with a PING; 0 turns the check off.
+    health_check_interval: float = field(default=30.0, metadata=bounded(0))
+    connection_pool: ConnectionPoolConfig = field(default_factory=ConnectionPoolConfig)
+    #: Every key is stored as ``key_prefix + key``; ``clear()`` touches only this namespace.
+    key_prefix: str = "agent:cache:"
+    #: Required to use an empty ``key_prefix``: ``clear()`` then removes every key of the database.
+    owns_database: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.key_prefix and not self.owns_database:
+            raise CacheConfigError(
+                "key_prefix is empty, so clear() would delete every key of the database; set a prefix "
+                "such as 'agent:cache:', or set owns_database: true if this provider owns the database"
+            )
+
+
+#: Config class of each provider name that may appear under ``cache.providers``.
+PROVIDER_CONFIG_TYPES: dict[str, type[BaseCacheConfig]] = {
+    "memory": MemoryCacheConfig,
+    "redis": RedisCacheConfig,
+}
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    """The whole ``cache:`` section: which providers exist and which is the default."""
+
+    default_provider: str
+    providers: Mapping[str, BaseCacheConfig]
+
+    @property
+    def enabled_providers(self) -> dict[str, BaseCacheConfig]:
+        """The providers to register, by name, in configuration order."""
+        return {name: config for name, config in self.providers.items() if config.enabled}
+
+    @classmethod
+    def from_mapping(cls, section: Any) -> CacheConfig:
+        """Validate the parsed ``cache:`` section; raise :class:`CacheConfigError` naming the key path."""
+        if section is None:
+            section = {}
+        if not isinstance(section, Mapping):
+            raise CacheConfigError(f"{ROOT}: expected a mapping, got {type(section).__name__}")
+        unknown = set(section) - {"default_provider", "providers"}
+        if unknown:
+            raise CacheConfigError(
+                f"{ROOT}.{sorted(map(str, unknown))[0]}: unknown setting (known: default_provider, providers)"
+            )
+        raw_providers = section.get("providers") or {}
+        if not isinstance(raw_providers, Mapping):
+            raise CacheConfigError(f"{ROOT}.providers: expected a mapping of provider name to settings")
+        providers: dict[str, BaseCacheConfig] = {}
+        for name, data in raw_providers.items():
+            config_type = PROVIDER_CONFIG_TYPES.get(name)
+            if config_type is None:
+                raise CacheConfigError(
+                    f"{ROOT}.providers.{name}: unknown provider (known: {', '.join(PROVIDER_CONFIG_TYPES)})"
+                )
+            providers[name] = build_section(config_type, data, f"{ROOT}.providers.{name}")
+        for name, config_type in PROVIDER_CONFIG_TYPES.items():
+            providers.setdefault(name, config_type())
+        default = section.get("default_provider", "memory")
+        enabled = [name for name, config in providers.items() if config.enabled]
+        if not isinstance(default, str) or default not in enabled:
+            state = "is disabled" if default in providers else "is not a provider"
+            raise CacheConfigError(
+                f"{ROOT}.default_provider: {default!r} {state}; enabled providers: "
+                f"{', '.join(enabled) or '(none)'}"
+            )
+        return cls(default_provider=default, providers=providers)
+
+    def display(self) -> dict[str, Any]:
+        """The resolved configuration as plain data, secrets masked: safe to print or log."""
+        return {
+            "default_provider": self.default_provider,
+            "providers": {name: display(config) for name, config in self.providers.items()},
+        }

@@ -1,0 +1,228 @@
+"""The in-process provider: per-entry TTL and LRU eviction from cachetools, safe across threads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from cachetools import TLRUCache
+
+from src.infrastructure.cache import serialization
+from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
+from src.infrastructure.cache.stats import CacheStats
+from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
+from src.interfaces.llm.cache import CacheSerializationError, ICacheProvider
+
+logger = logging.getLogger(__name__)
+
+_MISSING = object()
+_NEVER = float("inf")
+
+
+class _Entry:
+    """What the cache holds per key: the (serialized) value and its TTL, read once by ``_time_to_use``."""
+
+    __slots__ = ("ttl", "value")
+
+    def __init__(self, value: Any, ttl: float) -> None:
+        self.value = value
+        self.ttl = ttl
+
+
+def _time_to_use(_key: str, entry: _Entry, now: float) -> float:
+    return now + entry.ttl if entry.ttl else _NEVER
+
+
+class _CountingTLRUCache(TLRUCache[str, _Entry]):
+    """TLRUCache that reports what it drops: LRU evictions and expired entries."""
+
+    def __init__(self, maxsize: int, timer: Callable[[], float], stats: CacheStats) -> None:
+        super().__init__(maxsize, ttu=_time_to_use, timer=timer)
+        self._stats = stats
+
+    def expire(self, time: float | None = None) -> list[tuple[str, _Entry]]:
+        expired = list(super().expire(time))
+        if expired:
+            self._stats.record_evictions(expirations=len(expired))
+        return expired
+
+    def popitem(self) -> tuple[str, _Entry]:
+        item = super().popitem()  # expires first, so what is popped here is a live LRU victim
+        self._stats.record_evictions(evictions=1)
+        return item
+
+
+class MemoryCacheProvider(ICacheProvider):
+    """TTL + LRU cache in this process.
+
+    Values are stored as msgpack copies by default (``serialize_values``), so they behave exactly as
+    on Redis: unsupported values fail at ``set`` and cached values are isolated from later mutation.
+
+    Every operation holds one lock for an O(1) dictionary operation (O(n) for ``clear``,
+    ``get_size`` and ``cleanup_expired``); serialization happens outside it. The async methods run
+    inline: they never wait on I/O, only on another thread's O(1) critical section. The O(n) ones run
+    in a worker thread so a large cache never stalls the event loop.
+
+    ``timer`` (monotonic seconds) is injectable so tests can move time instead of sleeping.
+    """
+
+    name = "memory"
+
+    def __init__(self, config: MemoryCacheConfig | None = None, *, timer: Callable[[], float] = time.monotonic) -> None:
+        self.config = config or MemoryCacheConfig()
+        self._stats = CacheStats()
+        self._lock = threading.Lock()
+        self._cache = _CountingTLRUCache(self.config.max_size, timer, self._stats)
+        self._default_ttl = self.config.default_ttl
+        self._serialize = self.config.serialize_values
+
+    def __repr__(self) -> str:
+        return f"MemoryCacheProvider(max_size={self.config.max_size}, default_ttl={self._default_ttl})"
+
+    # ---------------------------------------------------------------- encoding
+
+    def _encode(self, value: Any) -> Any:
+        if not self._serialize:
+            return value
+        payload = serialization.dumps(value)
+        if len(payload) > self.config.max_value_bytes:
+            raise CacheSerializationError(
+                f"value is {len(payload)} bytes serialized, over max_value_bytes={self.config.max_value_bytes}"
+            )
+        return payload
+
+    def _decode(self, key: str, stored: Any) -> Any:
+        if not self._serialize:
+            return stored
+        try:
+            return serialization.loads(stored)
+        except serialization.PayloadDecodeError as exc:  # cannot happen for our own bytes; kept for parity
+            logger.warning("memory cache: undecodable value under key %r treated as a miss: %s", key, exc)
+            self._stats.record_error("decode")
+            return _MISSING
+
+    # ---------------------------------------------------------------- single keys
+
+    def get(self, key: str, default: Any = None) -> Any:
+        check_key(key)
+        with self._lock:
+            entry = self._cache.get(key)
+        value = _MISSING if entry is None else self._decode(key, entry.value)
+        if value is _MISSING:
+            self._stats.record_lookups(0, 1)
+            return default
+        self._stats.record_lookups(1, 0)
+        return value
+
+    def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        check_key(key)
+        entry = _Entry(self._encode(value), resolve_ttl(ttl, self._default_ttl))
+        with self._lock:
+            self._cache[key] = entry
+        self._stats.record_sets()
+
+    def delete(self, key: str) -> bool:
+        return self.delete_many((check_key(key),)) == 1
+
+    def exists(self, key: str) -> bool:
+        check_key(key)
+        with self._lock:
+            return key in self._cache
+
+    # ---------------------------------------------------------------- batches
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
+        wanted = check_keys(keys)
+        with self._lock:
+            entries = [(key, self._cache.get(key)) for key in wanted]
+        found: dict[str, Any] = {}
+        for key, entry in entries:
+            if entry is not None and (value := self._decode(key, entry.value)) is not _MISSING:
+                found[key] = value
+        self._stats.record_lookups(len(found), len(wanted) - len(found))
+        return found
+
+    def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
+        seconds = resolve_ttl(ttl, self._default_ttl)
+        entries = [(check_key(key), _Entry(self._encode(value), seconds)) for key, value in mapping.items()]
+        with self._lock:
+            for key, entry in entries:
+                self._cache[key] = entry
+        self._stats.record_sets(len(entries))
+
+    def delete_many(self, keys: Iterable[str]) -> int:
+        doomed = check_keys(keys)
+        with self._lock:
+            self._cache.expire()  # an expired entry is not "removed" by delete: sweep it (and count it) first
+            removed = sum(self._cache.pop(key, None) is not None for key in doomed)
+        self._stats.record_deletes(removed)
+        return removed
+
+    # ---------------------------------------------------------------- whole cache
+
+    def clear(self) -> int:
+        with self._lock:
+            self._cache.expire()
+            removed = len(self._cache)
+            self._cache.clear()
+        return removed
+
+    def get_size(self) -> int:
+        with self._lock:
+            self._cache.expire()
+            return len(self._cache)
+
+    def cleanup_expired(self) -> int:
+        """Purge expired entries now and return how many; expired entries are never served meanwhile."""
+        with self._lock:
+            return len(self._cache.expire())
+
+    def get_stats(self) -> dict[str, Any]:
+        stats = self._stats.snapshot()
+        with self._lock:
+            size = len(self._cache)
+        return {"provider": self.name, **stats, "size": size, "max_size": self.config.max_size}
+
+    def health(self) -> dict[str, Any]:
+        return {"provider": self.name, "healthy": True, "detail": "in-process"}
+
+    def close(self) -> None:
+        """Drop every entry. The provider stays usable (there is nothing else to release)."""
+        with self._lock:
+            self._cache.clear()
+
+    # ---------------------------------------------------------------- async twins
+
+    async def get_async(self, key: str, default: Any = None) -> Any:
+        return self.get(key, default)
+
+    async def set_async(self, key: str, value: Any, ttl: float | None = None) -> None:
+        self.set(key, value, ttl)
+
+    async def delete_async(self, key: str) -> bool:
+        return self.delete(key)
+
+    async def exists_async(self, key: str) -> bool:
+        return self.exists(key)
+
+    async def get_many_async(self, keys: Iterable[str]) -> dict[str, Any]:
+        return self.get_many(keys)
+
+    async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
+        self.set_many(mapping, ttl)
+
+    async def delete_many_async(self, keys: Iterable[str]) -> int:
+        return self.delete_many(keys)
+
+    async def clear_async(self) -> int:
+        return await asyncio.to_thread(self.clear)
+
+    async def get_size_async(self) -> int:
+        return await asyncio.to_thread(self.get_size)
+
+    async def aclose(self) -> None:
+        self.close()

@@ -1,0 +1,53 @@
+"""Key and TTL rules shared by every provider, so that all of them accept and refuse the same input."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+#: Longest key accepted, in characters. Redis would take 512 MB, but a key this long is a bug
+#: (a whole prompt instead of its hash) and should fail loudly and alike on every provider.
+MAX_KEY_LENGTH = 1024
+
+
+def check_key(key: Any) -> str:
+    """Return ``key`` if it is a valid cache key; raise ``TypeError``/``ValueError`` showing it otherwise."""
+    if type(key) is not str:  # fast path first: this runs on every call
+        if not isinstance(key, str):
+            raise TypeError(f"cache key must be a str, got {type(key).__name__}: {key!r:.100}")
+    if not key:
+        raise ValueError("cache key must be a non-empty str, got ''")
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValueError(f"cache key is {len(key)} characters long, the limit is {MAX_KEY_LENGTH}: {key!r:.100}")
+    if not key.isascii():
+        try:
+            key.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"cache key is not valid Unicode text ({exc.reason}): {key!r:.100}") from None
+    return key
+
+
+def check_keys(keys: Iterable[str]) -> list[str]:
+    """Validate every key of a batch before any is used; duplicates are dropped, order kept."""
+    if isinstance(keys, str | bytes):
+        raise TypeError(f"expected an iterable of keys, got a single {type(keys).__name__}: {keys!r:.100}")
+    return list(dict.fromkeys(check_key(key) for key in keys))
+
+
+def resolve_ttl(ttl: Any, default_ttl: float) -> float:
+    """Return the TTL in seconds to apply: ``0.0`` means no expiry.
+
+    ``None`` selects ``default_ttl``. Negative, NaN, infinite and non-numeric values (``bool``
+    included) raise ``ValueError``. A positive TTL below one millisecond is rounded up to one
+    millisecond, so that it still expires rather than being taken for "never".
+    """
+    if ttl is None:
+        return default_ttl
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        raise ValueError(f"ttl must be a number of seconds or None, got {type(ttl).__name__}: {ttl!r:.100}")
+    if not math.isfinite(ttl) or ttl < 0:
+        raise ValueError(f"ttl must be >= 0 seconds (0 = never expires), got {ttl!r}")
+    if 0 < ttl < 0.001:
+        return 0.001
+    return float(ttl)
