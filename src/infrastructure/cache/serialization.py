@@ -17,8 +17,6 @@ from src.interfaces.llm.cache import CacheSerializationError
 #: (or by an incompatible version of it) and is treated as undecodable.
 FORMAT_VERSION = b"\x01"
 
-_packer_options: dict[str, Any] = {"use_bin_type": True}
-
 
 class PayloadDecodeError(Exception):
     """Raised by :func:`loads` for bytes it cannot decode; providers turn it into a miss."""
@@ -27,12 +25,13 @@ class PayloadDecodeError(Exception):
 def dumps(value: Any) -> bytes:
     """Encode ``value``; raise :class:`CacheSerializationError` naming the type for anything unsupported."""
     try:
-        return FORMAT_VERSION + msgpack.packb(value, **_packer_options)
+        packed: bytes = msgpack.packb(value, use_bin_type=True)
     except (TypeError, OverflowError, ValueError) as exc:
         raise CacheSerializationError(
             f"cannot cache a value of type {type(value).__name__}: {exc} "
             "(supported: None, bool, int up to 64 bits, float, str, bytes, list, tuple, dict)"
         ) from exc
+    return FORMAT_VERSION + packed
 
 
 def loads(payload: bytes) -> Any:

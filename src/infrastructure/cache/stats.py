@@ -14,7 +14,17 @@ class CacheStats:
     way to keep counts exact, since ``+=`` on an attribute is not atomic across threads.
     """
 
-    __slots__ = ("_errors_by_kind", "_lock", "deletes", "errors", "evictions", "expirations", "hits", "misses", "sets")
+    __slots__ = (
+        "_errors_by_kind",
+        "_lock",
+        "deletes",
+        "errors",
+        "evictions",
+        "expirations",
+        "hits",
+        "misses",
+        "sets",
+    )
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

@@ -13,13 +13,14 @@ MAX_KEY_LENGTH = 1024
 
 def check_key(key: Any) -> str:
     """Return ``key`` if it is a valid cache key; raise ``TypeError``/``ValueError`` showing it otherwise."""
-    if type(key) is not str:  # fast path first: this runs on every call
-        if not isinstance(key, str):
-            raise TypeError(f"cache key must be a str, got {type(key).__name__}: {key!r:.100}")
+    if type(key) is not str and not isinstance(key, str):  # exact-type check first: runs on every call
+        raise TypeError(f"cache key must be a str, got {type(key).__name__}: {key!r:.100}")
     if not key:
         raise ValueError("cache key must be a non-empty str, got ''")
     if len(key) > MAX_KEY_LENGTH:
-        raise ValueError(f"cache key is {len(key)} characters long, the limit is {MAX_KEY_LENGTH}: {key!r:.100}")
+        raise ValueError(
+            f"cache key is {len(key)} characters long, the limit is {MAX_KEY_LENGTH}: {key!r:.100}"
+        )
     if not key.isascii():
         try:
             key.encode()

@@ -23,6 +23,12 @@ class ServiceRegistration:
         cls, default: Callable[[], Any], named: Mapping[str, Callable[[], Any]], enabled: Iterable[str]
     ) -> ServiceRegistration:
         """Keep only the names in ``enabled``, in that order (a disabled provider is never built)."""
+        enabled = list(enabled)
+        unbound = [name for name in enabled if name not in named]
+        if unbound:
+            raise ServiceNotRegisteredError(
+                f"enabled in configuration but not bound in the container: {unbound}"
+            )
         return cls(default=default, named={name: named[name] for name in enabled})
 
 

@@ -24,7 +24,9 @@ LOCAL_CONFIG = Path("configs/global.yaml")
 PACKAGED_CONFIG = "global.yaml"
 
 
-def load_cache_config(path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None) -> CacheConfig:
+def load_cache_config(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> CacheConfig:
     """Read, interpolate and validate the configuration.
 
     ``path`` None: the file named by ``AGENT_CACHE_CONFIG``, else ``configs/global.yaml`` in the
@@ -40,7 +42,9 @@ def load_cache_config(path: str | os.PathLike[str] | None = None, environ: Mappi
     if document is None:
         document = {}
     if not isinstance(document, Mapping):
-        raise CacheConfigError(f"{source}: expected a mapping at the top level, got {type(document).__name__}")
+        raise CacheConfigError(
+            f"{source}: expected a mapping at the top level, got {type(document).__name__}"
+        )
     # Only the cache section is ours: other sections of the framework's global.yaml are left alone,
     # and so are their ${...} markers (their variables need not be set for the cache to start).
     section = interpolate(document.get(ROOT), environ, source)
@@ -67,4 +71,3 @@ def _read(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tu
         raise CacheConfigError(f"configuration file {file} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise CacheConfigError(f"cannot read configuration file {file}: {exc}") from None
-

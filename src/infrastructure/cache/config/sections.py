@@ -49,8 +49,8 @@ def mask_url(url: str) -> str:
 def _shown(value: Any, metadata: Mapping[str, Any]) -> str:
     if metadata.get("secret"):
         return MASK
-    if metadata.get("url") and isinstance(value, str):
-        return repr(mask_url(value))
+    if metadata.get("url"):
+        return repr(mask_url(value)) if isinstance(value, str) else f"a {type(value).__name__}"
     return repr(value)
 
 
@@ -101,10 +101,15 @@ def coerce(value: Any, annotation: Any, path: str, metadata: Mapping[str, Any]) 
             raise CacheConfigError(f"{path}: expected one of {', '.join(map(str, choices))}, got {shown}")
         return text
     if origin is tuple:
-        items = [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+        items = (
+            [item.strip() for item in value.split(",") if item.strip()] if isinstance(value, str) else value
+        )
         if not isinstance(items, list | tuple):
             raise CacheConfigError(f"{path}: expected a list, got {shown}")
-        return tuple(coerce(item, typing.get_args(annotation)[0], f"{path}[{i}]", metadata) for i, item in enumerate(items))
+        return tuple(
+            coerce(item, typing.get_args(annotation)[0], f"{path}[{i}]", metadata)
+            for i, item in enumerate(items)
+        )
     if dataclasses.is_dataclass(annotation):
         return build_section(annotation, value, path)  # type: ignore[arg-type]
     if annotation is bool:
@@ -113,7 +118,9 @@ def coerce(value: Any, annotation: Any, path: str, metadata: Mapping[str, Any]) 
         return _check_range(_to_number(value, annotation, path, shown), path, shown, metadata)
     if annotation is str:
         if not isinstance(value, str):
-            raise CacheConfigError(f"{path}: expected a string, got {type(value).__name__} {shown} (quote it in YAML)")
+            raise CacheConfigError(
+                f"{path}: expected a string, got {type(value).__name__} {shown} (quote it in YAML)"
+            )
         return value
     raise CacheConfigError(f"{path}: unsupported setting type {annotation!r}")  # a bug in a config class
 

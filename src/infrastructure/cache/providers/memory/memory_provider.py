@@ -72,7 +72,9 @@ class MemoryCacheProvider(ICacheProvider):
 
     name = "memory"
 
-    def __init__(self, config: MemoryCacheConfig | None = None, *, timer: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, config: MemoryCacheConfig | None = None, *, timer: Callable[[], float] = time.monotonic
+    ) -> None:
         self.config = config or MemoryCacheConfig()
         self._stats = CacheStats()
         self._lock = threading.Lock()
@@ -90,8 +92,9 @@ class MemoryCacheProvider(ICacheProvider):
             return value
         payload = serialization.dumps(value)
         if len(payload) > self.config.max_value_bytes:
+            limit = self.config.max_value_bytes
             raise CacheSerializationError(
-                f"value is {len(payload)} bytes serialized, over max_value_bytes={self.config.max_value_bytes}"
+                f"value is {len(payload)} bytes serialized, over max_value_bytes={limit}"
             )
         return payload
 
