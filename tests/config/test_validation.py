@@ -195,3 +195,14 @@ def test_packaged_defaults_are_the_shipped_global_yaml(
     assert packaged == (Path(__file__).parents[2] / "configs/global.yaml").read_text()
     monkeypatch.chdir(tmp_path)  # no configs/ here
     assert load_cache_config(environ={}).default_provider == "memory"
+
+
+def test_config_records_where_it_was_read_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_cache_config(environ={}).source.startswith("packaged defaults")
+    explicit = tmp_path / "x.yaml"
+    explicit.write_text("cache: {}\n")
+    assert load_cache_config(environ={"AGENT_CACHE_CONFIG": "x.yaml"}).source == str(explicit)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "global.yaml").write_text("cache: {}\n")
+    assert load_cache_config(environ={}).source == str(tmp_path / "configs" / "global.yaml")

@@ -101,6 +101,8 @@ class CacheConfig:
 
     default_provider: str
     providers: Mapping[str, BaseCacheConfig]
+    #: Where this configuration was read from, for people (a path, or the packaged defaults).
+    source: str = field(default="<mapping>", compare=False)
 
     @property
     def enabled_providers(self) -> dict[str, BaseCacheConfig]:
@@ -108,7 +110,7 @@ class CacheConfig:
         return {name: config for name, config in self.providers.items() if config.enabled}
 
     @classmethod
-    def from_mapping(cls, section: Any) -> CacheConfig:
+    def from_mapping(cls, section: Any, source: str = "<mapping>") -> CacheConfig:
         """Validate the parsed ``cache:`` section; raise :class:`CacheConfigError` naming the key path."""
         if section is None:
             section = {}
@@ -140,7 +142,7 @@ class CacheConfig:
                 f"{ROOT}.default_provider: {default!r} {state}; enabled providers: "
                 f"{', '.join(enabled) or '(none)'}"
             )
-        return cls(default_provider=default, providers=providers)
+        return cls(default_provider=default, providers=providers, source=source)
 
     def display(self) -> dict[str, Any]:
         """The resolved configuration as plain data, secrets masked: safe to print or log."""

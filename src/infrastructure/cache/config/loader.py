@@ -49,7 +49,7 @@ def load_cache_config(
     # and so are their ${...} markers (their variables need not be set for the cache to start).
     section = interpolate(document.get(ROOT), environ, source)
     try:
-        config = CacheConfig.from_mapping(section)
+        config = CacheConfig.from_mapping(section, source)
     except CacheConfigError as exc:
         raise CacheConfigError(f"{exc} (in {source})") from None
     logger.debug("cache configuration loaded from %s", source)
@@ -63,10 +63,12 @@ def _read(path: str | os.PathLike[str] | None, environ: Mapping[str, str]) -> tu
         path = LOCAL_CONFIG
     if path is None:
         packaged = resources.files("src.infrastructure.cache.config").joinpath(PACKAGED_CONFIG)
-        return packaged.read_text(encoding="utf-8"), f"<packaged defaults {PACKAGED_CONFIG}>"
+        return packaged.read_text(
+            encoding="utf-8"
+        ), f"packaged defaults ({PACKAGED_CONFIG} inside agent-cache)"
     file = Path(path)
     try:
-        return file.read_text(encoding="utf-8"), str(file)
+        return file.read_text(encoding="utf-8"), str(file.resolve())
     except FileNotFoundError:
         raise CacheConfigError(f"configuration file {file} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:

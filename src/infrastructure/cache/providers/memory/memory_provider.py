@@ -23,36 +23,31 @@ _MISSING = object()
 _NEVER = float("inf")
 
 
-class _Entry:
-    """What the cache holds per key: the (serialized) value and its TTL, read once by ``_time_to_use``."""
-
-    __slots__ = ("ttl", "value")
-
-    def __init__(self, value: Any, ttl: float) -> None:
-        self.value = value
-        self.ttl = ttl
+# What the cache holds per key: (stored value, ttl seconds). A tuple, not a small class: it is built
+# on every set, and ``_time_to_use`` reads the TTL once when cachetools stores it.
+_Entry = tuple[Any, float]
 
 
 def _time_to_use(_key: str, entry: _Entry, now: float) -> float:
-    return now + entry.ttl if entry.ttl else _NEVER
+    return now + entry[1] if entry[1] else _NEVER
 
 
 class _CountingTLRUCache(TLRUCache[str, _Entry]):
-    """TLRUCache that reports what it drops: LRU evictions and expired entries."""
+    """TLRUCache that counts what it drops. Only ever called with the provider's lock held."""
 
     def __init__(self, maxsize: int, timer: Callable[[], float], stats: CacheStats) -> None:
         super().__init__(maxsize, ttu=_time_to_use, timer=timer)
         self._stats = stats
 
     def expire(self, time: float | None = None) -> list[tuple[str, _Entry]]:
-        expired = list(super().expire(time))
+        expired: list[tuple[str, _Entry]] = super().expire(time)  # type: ignore[assignment]
         if expired:
-            self._stats.record_evictions(expirations=len(expired))
+            self._stats.expirations += len(expired)
         return expired
 
     def popitem(self) -> tuple[str, _Entry]:
         item = super().popitem()  # expires first, so what is popped here is a live LRU victim
-        self._stats.record_evictions(evictions=1)
+        self._stats.evictions += 1
         return item
 
 
@@ -76,8 +71,9 @@ class MemoryCacheProvider(ICacheProvider):
         self, config: MemoryCacheConfig | None = None, *, timer: Callable[[], float] = time.monotonic
     ) -> None:
         self.config = config or MemoryCacheConfig()
-        self._stats = CacheStats()
+        # One lock guards the cache and its counters, so each operation pays for a single acquire.
         self._lock = threading.Lock()
+        self._stats = CacheStats(self._lock)
         self._cache = _CountingTLRUCache(self.config.max_size, timer, self._stats)
         self._default_ttl = self.config.default_ttl
         self._serialize = self.config.serialize_values
@@ -105,6 +101,7 @@ class MemoryCacheProvider(ICacheProvider):
             return serialization.loads(stored)
         except serialization.PayloadDecodeError as exc:  # cannot happen for our own bytes; kept for parity
             logger.warning("memory cache: undecodable value under key %r treated as a miss: %s", key, exc)
+            self._stats.record_lookups(hits=-1, misses=1)  # it was counted as a hit under the lock
             self._stats.record_error("decode")
             return _MISSING
 
@@ -112,21 +109,22 @@ class MemoryCacheProvider(ICacheProvider):
 
     def get(self, key: str, default: Any = None) -> Any:
         check_key(key)
+        stats = self._stats
         with self._lock:
             entry = self._cache.get(key)
-        value = _MISSING if entry is None else self._decode(key, entry.value)
-        if value is _MISSING:
-            self._stats.record_lookups(0, 1)
-            return default
-        self._stats.record_lookups(1, 0)
-        return value
+            if entry is None:
+                stats.misses += 1
+                return default
+            stats.hits += 1
+        value = self._decode(key, entry[0])
+        return default if value is _MISSING else value
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         check_key(key)
-        entry = _Entry(self._encode(value), resolve_ttl(ttl, self._default_ttl))
+        entry = (self._encode(value), resolve_ttl(ttl, self._default_ttl))
         with self._lock:
             self._cache[key] = entry
-        self._stats.record_sets()
+            self._stats.sets += 1
 
     def delete(self, key: str) -> bool:
         return self.delete_many((check_key(key),)) == 1
@@ -140,29 +138,31 @@ class MemoryCacheProvider(ICacheProvider):
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
+        cache = self._cache
         with self._lock:
-            entries = [(key, self._cache.get(key)) for key in wanted]
+            entries = [(key, entry) for key in wanted if (entry := cache.get(key)) is not None]
+            self._stats.hits += len(entries)
+            self._stats.misses += len(wanted) - len(entries)
         found: dict[str, Any] = {}
         for key, entry in entries:
-            if entry is not None and (value := self._decode(key, entry.value)) is not _MISSING:
+            if (value := self._decode(key, entry[0])) is not _MISSING:
                 found[key] = value
-        self._stats.record_lookups(len(found), len(wanted) - len(found))
         return found
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         seconds = resolve_ttl(ttl, self._default_ttl)
-        entries = [(check_key(key), _Entry(self._encode(value), seconds)) for key, value in mapping.items()]
+        entries = [(check_key(key), (self._encode(value), seconds)) for key, value in mapping.items()]
         with self._lock:
             for key, entry in entries:
                 self._cache[key] = entry
-        self._stats.record_sets(len(entries))
+            self._stats.sets += len(entries)
 
     def delete_many(self, keys: Iterable[str]) -> int:
         doomed = check_keys(keys)
         with self._lock:
             self._cache.expire()  # an expired entry is not "removed" by delete: sweep it (and count it) first
             removed = sum(self._cache.pop(key, None) is not None for key in doomed)
-        self._stats.record_deletes(removed)
+            self._stats.deletes += removed
         return removed
 
     # ---------------------------------------------------------------- whole cache
@@ -185,9 +185,10 @@ class MemoryCacheProvider(ICacheProvider):
             return len(self._cache.expire())
 
     def get_stats(self) -> dict[str, Any]:
-        stats = self._stats.snapshot()
         with self._lock:
+            self._cache.expire()
             size = len(self._cache)
+        stats = self._stats.snapshot()
         return {"provider": self.name, **stats, "size": size, "max_size": self.config.max_size}
 
     def health(self) -> dict[str, Any]:

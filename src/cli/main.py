@@ -1,0 +1,183 @@
+"""The ``agent-cache`` command line: a thin click layer over the container and :mod:`src.cli.demo`.
+
+Every command builds the container from ``--config`` (or the loader's search), uses providers only
+through ``ICacheProvider`` and the resolver, and shuts the container down before it exits. Expected
+failures (configuration, unknown provider, backend errors) end as one line on stderr and exit 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from src.cli import output
+from src.cli.demo import StandInLLM, prompt_pool, prompt_stream, reset_keys, run_demo
+from src.cli.session import cache_provider, open_container, resolved_config
+from src.interfaces.container.resolver import IServiceResolver, ServiceNotRegisteredError
+from src.interfaces.llm.cache import CacheError, ICacheProvider
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PROG = "agent-cache"
+
+
+class CliError(click.ClickException):
+    """An expected failure, shown as ``agent-cache: error: <one line>`` on stderr."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"{PROG}: error: {output.one_line(self.message)}", err=True)
+
+
+class _Cli(click.Group):
+    """The command group; turns the library's expected errors into :class:`CliError`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (CacheError, ServiceNotRegisteredError, OSError) as exc:
+            raise CliError(str(exc) or type(exc).__name__) from exc
+
+
+def config_option(command: F) -> F:
+    """``--config PATH``; without it, the loader searches as ``create_container(None)`` does."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path),  # existence is checked by the loader, in its own words
+        default=None,
+        help="Configuration file. Default: $AGENT_CACHE_CONFIG, else ./configs/global.yaml, else built-ins.",
+    )(command)
+
+
+def provider_option(command: F) -> F:
+    """``--provider NAME``: a registered provider instead of the configured default."""
+    return click.option(
+        "--provider", "provider_name", metavar="NAME", default=None, help="Use this registered provider."
+    )(command)
+
+
+def json_option(command: F) -> F:
+    """``--json``: machine-readable output on stdout."""
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(command)
+
+
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="Log more to stderr: -v for INFO, -vv for DEBUG.")
+@click.version_option(package_name="agent-cache", prog_name=PROG)
+def cli(verbose: int) -> None:
+    """agent-cache: the cache layer of the agent framework."""
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+@cli.command()
+@config_option
+@provider_option
+@click.option(
+    "--requests", type=click.IntRange(min=1), default=300, show_default=True, help="Requests to make."
+)
+@click.option(
+    "--unique",
+    type=click.IntRange(min=1),
+    default=60,
+    show_default=True,
+    help="Distinct prompts in the pool.",
+)
+@click.option(
+    "--latency-ms",
+    type=click.FloatRange(min=0),
+    default=20.0,
+    show_default=True,
+    help="Delay of each LLM call, in ms.",
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the prompt stream.")
+@json_option
+def demo(
+    *,
+    config_path: Path | None,
+    provider_name: str | None,
+    requests: int,
+    unique: int,
+    latency_ms: float,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Run an agent's LLM calls through the cache and show what it saved.
+
+    Uses its own keys (demo:llm:...), deleted at the start so the run begins cold; never clears the cache.
+    """
+    llm = StandInLLM(latency=latency_ms / 1000)
+    pool = prompt_pool(unique)
+    stream = prompt_stream(pool, requests, seed)
+    with open_container(config_path) as container:
+        cache = cache_provider(container.resolver(), provider_name)
+        reset_keys(cache, llm, pool)
+        progress = click.progressbar(stream, label=f"{requests} requests via {cache.name}", file=sys.stderr)
+        with progress as prompts:
+            result = run_demo(cache, llm, prompts)
+        stats = cache.get_stats()
+    if as_json:
+        click.echo(output.to_json({"provider": cache.name, **result.as_dict(), "provider_stats": stats}))
+    else:
+        workload = f"{requests} requests drawn from {unique} prompts (seed {seed}, LLM {latency_ms:g} ms)"
+        click.echo(output.demo_report(result, cache.name, stats, workload))
+    if result.mismatches:
+        raise CliError(f"{result.mismatches} cached records differ from what the LLM returns")
+
+
+@cli.command()
+@config_option
+def config(config_path: Path | None) -> None:
+    """Print the resolved configuration as YAML (secrets masked) and the file it came from."""
+    with open_container(config_path) as container:
+        config = resolved_config(container)
+    click.echo(output.config_document(config.display(), config.source))
+
+
+@cli.command()
+@config_option
+@provider_option
+@json_option
+def stats(config_path: Path | None, provider_name: str | None, as_json: bool) -> None:
+    """Print a provider's get_stats() and get_size()."""
+    with open_container(config_path) as container:
+        cache = cache_provider(container.resolver(), provider_name)
+        data = {**cache.get_stats(), "size": cache.get_size()}
+    click.echo(output.to_json(data) if as_json else output.stats_report(data))
+
+
+@cli.command()
+@config_option
+@provider_option
+@json_option
+@click.pass_context
+def health(ctx: click.Context, config_path: Path | None, provider_name: str | None, as_json: bool) -> None:
+    """Check every registered provider (or only NAME); exit 1 if any is down."""
+    with open_container(config_path) as container:
+        resolver = container.resolver()
+        names = [provider_name] if provider_name else resolver.names(ICacheProvider)
+        reports = [_health_of(resolver, name) for name in names]
+    healthy = all(report.get("healthy") is True for report in reports)
+    if as_json:
+        click.echo(output.to_json({"healthy": healthy, "providers": reports}))
+    else:
+        click.echo(output.health_report(reports))
+    ctx.exit(0 if healthy else 1)
+
+
+def _health_of(resolver: IServiceResolver, name: str) -> dict[str, Any]:
+    """``health()`` of the provider ``name``; a provider that cannot even be built is reported down."""
+    try:
+        return resolver.get_named(ICacheProvider, name).health()
+    except CacheError as exc:
+        return {"provider": name, "healthy": False, "detail": output.one_line(exc)}
+
+
+def main() -> None:
+    """Console-script entry point: run the command line and exit with its status."""
+    cli(prog_name=PROG)

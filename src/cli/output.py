@@ -1,0 +1,93 @@
+"""Turning results into the text and JSON the CLI prints. Pure functions: no I/O here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from src.cli.demo import DemoResult
+
+_HEALTH_FIELDS = ("provider", "healthy", "detail")
+
+
+def one_line(message: object) -> str:
+    """``message`` as a single line: runs of whitespace (newlines included) become one space."""
+    return " ".join(str(message).split())
+
+
+def to_json(data: Any) -> str:
+    """Indented JSON; values JSON cannot carry are shown as their ``str``."""
+    return json.dumps(data, indent=2, default=str)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value else "0"
+    if isinstance(value, Mapping):
+        return ", ".join(f"{key}={_value(item)}" for key, item in value.items()) or "-"
+    return str(value)
+
+
+def key_values(data: Mapping[str, Any], indent: str = "  ") -> list[str]:
+    """One aligned ``key  value`` line per item."""
+    width = max((len(str(key)) for key in data), default=0)
+    return [f"{indent}{key!s:<{width}}  {_value(value)}" for key, value in data.items()]
+
+
+def demo_report(result: DemoResult, provider: str, stats: Mapping[str, Any], workload: str) -> str:
+    """The demo's summary for people: what was asked, what the cache saved, the provider's own stats."""
+    per_call = f"{result.requests} x {result.mean_llm_latency * 1000:.1f} ms per call"
+    speedup = result.uncached_seconds / result.elapsed if result.elapsed else 0.0
+    summary = {
+        "requests": result.requests,
+        "distinct prompts": result.distinct_prompts,
+        "LLM calls made": result.llm_calls,
+        "calls saved": result.hits,
+        "hit rate": f"{result.hit_rate:.1%}",
+        "time spent": f"{result.elapsed:.2f} s (of which LLM calls {result.llm_seconds:.2f} s)",
+        "LLM alone, no cache": f"{result.uncached_seconds:.2f} s ({per_call})",
+        "time saved": f"{result.seconds_saved:.2f} s ({speedup:.1f}x faster)",
+        "verified": _verdict(result),
+    }
+    lines = [
+        f"demo on provider {provider!r}: {workload}",
+        *key_values(summary),
+        "",
+        f"{provider} get_stats():",
+    ]
+    lines.extend(key_values(stats))
+    return "\n".join(lines)
+
+
+def _verdict(result: DemoResult) -> str:
+    if result.mismatches:
+        return f"FAILED: {result.mismatches} of {result.hits} cached records differ from the LLM's answer"
+    return f"all {result.hits} cached records read back equal the LLM's answer"
+
+
+def stats_report(stats: Mapping[str, Any]) -> str:
+    """``get_stats()`` (plus ``size``) as aligned lines."""
+    return "\n".join(key_values(stats, indent=""))
+
+
+def health_line(report: Mapping[str, Any], width: int) -> str:
+    """``name  ok|DOWN  detail  extra=...`` for one provider's ``health()``."""
+    state = "ok" if report.get("healthy") else "DOWN"
+    extra = {key: value for key, value in report.items() if key not in _HEALTH_FIELDS}
+    line = f"{report.get('provider', '?')!s:<{width}}  {state:<4}  {report.get('detail', '')}"
+    return f"{line}  ({_value(extra)})" if extra else line
+
+
+def health_report(reports: Sequence[Mapping[str, Any]]) -> str:
+    """One :func:`health_line` per provider, names aligned."""
+    width = max((len(str(report.get("provider", "?"))) for report in reports), default=0)
+    return "\n".join(health_line(report, width) for report in reports)
+
+
+def config_document(config: Mapping[str, Any], source: str) -> str:
+    """The resolved configuration as YAML, preceded by a comment naming its source."""
+    body = yaml.safe_dump({"cache": dict(config)}, sort_keys=False, default_flow_style=False)
+    return f"# agent-cache configuration, secrets masked; read from: {source}\n{body.rstrip()}"

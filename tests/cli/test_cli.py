@@ -1,0 +1,229 @@
+"""The installed ``agent-cache`` console script, run as a user runs it: a subprocess in a temp directory.
+
+Every run gets an environment with no ``AGENT_CACHE_*`` variable except those a test sets, and a
+working directory without ``configs/`` unless a test writes one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+SCRIPT = Path(sys.executable).parent / "agent-cache"
+#: Small and fast, but with enough repeats for a real hit rate.
+FAST_DEMO = ("demo", "--requests", "60", "--unique", "12", "--latency-ms", "2", "--seed", "7")
+SECRET = "s3cr3t-Pa55-do-not-print"
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the console script with ``args`` in ``cwd``; ``env`` adds to a cleaned environment."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("AGENT_CACHE_")}
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        cwd=cwd,
+        env={**clean, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    """Exit status non-zero; stderr is one ``agent-cache: error:`` line containing every fragment."""
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("agent-cache: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def write_config(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_the_console_script_is_installed() -> None:
+    assert SCRIPT.is_file(), f"run pip install -e '.[dev]' first; no {SCRIPT}"
+
+
+# ---------------------------------------------------------------- demo
+
+
+def test_demo_on_the_default_memory_provider_shows_hits_and_time_saved(tmp_path: Path) -> None:
+    result = run(*FAST_DEMO, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "demo on provider 'memory'" in result.stdout
+    assert "hit rate" in result.stdout
+    assert "time saved" in result.stdout
+    assert "memory get_stats():" in result.stdout
+    assert "all " in result.stdout
+    assert "equal the LLM's answer" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_numbers_are_consistent(tmp_path: Path) -> None:
+    result = run(*FAST_DEMO, "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert report["provider"] == "memory"
+    assert report["requests"] == 60
+    assert report["llm_calls"] + report["calls_saved"] == report["requests"]
+    assert report["llm_calls"] == report["distinct_prompts"]
+    assert 0 < report["hit_rate"] < 1
+    assert report["mismatches"] == 0
+    assert report["seconds_saved"] > 0
+    assert report["uncached_seconds"] > report["elapsed"]
+    # The provider's own counters tell the same story as the demo's.
+    stats = report["provider_stats"]
+    assert stats["hits"] == report["calls_saved"]
+    assert stats["misses"] == report["llm_calls"]
+    assert stats["sets"] == report["llm_calls"]
+
+
+def test_demo_with_the_same_seed_makes_the_same_calls(tmp_path: Path) -> None:
+    first = json.loads(run(*FAST_DEMO, "--json", cwd=tmp_path).stdout)
+    second = json.loads(run(*FAST_DEMO, "--json", cwd=tmp_path).stdout)
+
+    assert (first["llm_calls"], first["distinct_prompts"]) == (
+        second["llm_calls"],
+        second["distinct_prompts"],
+    )
+
+
+def test_unknown_provider_is_one_line_listing_the_registered_names(tmp_path: Path) -> None:
+    result = run(*FAST_DEMO, "--provider", "nosuch", cwd=tmp_path)
+
+    assert_one_line_error(result, "'nosuch'", "registered: memory")
+
+
+def test_python_dash_m_runs_the_same_cli(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "src.cli", "health"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("memory")
+
+
+# ---------------------------------------------------------------- config
+
+
+def test_config_masks_a_password_given_by_environment(tmp_path: Path) -> None:
+    result = run("config", cwd=tmp_path, env={"AGENT_CACHE_REDIS_PASSWORD": SECRET})
+
+    assert result.returncode == 0, result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert "password: '***'" in result.stdout
+
+
+def test_config_from_a_directory_without_configs_uses_the_packaged_defaults(tmp_path: Path) -> None:
+    result = run("config", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "packaged defaults" in result.stdout.splitlines()[0]
+    assert "default_provider: memory" in result.stdout
+
+
+def test_config_reads_configs_global_yaml_in_the_working_directory(tmp_path: Path) -> None:
+    write_config(
+        tmp_path / "configs" / "global.yaml", "cache:\n  providers:\n    memory:\n      max_size: 77\n"
+    )
+
+    result = run("config", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert str(tmp_path / "configs" / "global.yaml") in result.stdout.splitlines()[0]
+    assert "max_size: 77" in result.stdout
+
+
+def test_config_follows_the_environment_variable(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "elsewhere.yaml", "cache:\n  providers:\n    memory:\n      max_size: 55\n"
+    )
+
+    result = run("config", cwd=tmp_path, env={"AGENT_CACHE_CONFIG": str(config)})
+
+    assert result.returncode == 0, result.stderr
+    assert str(config) in result.stdout.splitlines()[0]
+    assert "max_size: 55" in result.stdout
+
+
+def test_bad_config_value_is_one_line_naming_the_key_path(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "bad.yaml", 'cache:\n  providers:\n    redis:\n      port: "abc"\n')
+
+    for command in ("config", "demo", "stats", "health"):
+        assert_one_line_error(
+            run(command, "--config", str(config), cwd=tmp_path), "cache.providers.redis.port"
+        )
+
+
+def test_config_masks_a_password_inside_the_redis_url(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "url.yaml", "cache:\n  providers:\n    redis:\n      url: ${AGENT_CACHE_REDIS_URL}\n"
+    )
+
+    env = {"AGENT_CACHE_REDIS_URL": f"redis://agent:{SECRET}@cache.internal:6380/2"}
+    result = run("config", "--config", str(config), cwd=tmp_path, env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert SECRET not in result.stdout + result.stderr
+    assert "redis://agent:***@cache.internal:6380/2" in result.stdout
+
+
+def test_invalid_yaml_is_one_line(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "broken.yaml", "cache: [\n  unclosed\n")
+
+    assert_one_line_error(run("config", "--config", str(config), cwd=tmp_path), "not valid YAML")
+
+
+def test_missing_config_file_is_a_clear_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.yaml"
+
+    result = run("demo", "--config", str(missing), cwd=tmp_path)
+
+    assert_one_line_error(result, str(missing), "does not exist")
+
+
+# ---------------------------------------------------------------- health and stats
+
+
+def test_health_exits_0_when_memory_is_up(tmp_path: Path) -> None:
+    result = run("health", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["memory", "ok"]
+
+
+def test_health_json_reports_each_provider(tmp_path: Path) -> None:
+    result = run("health", "--provider", "memory", "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["healthy"] is True
+    assert [entry["provider"] for entry in report["providers"]] == ["memory"]
+
+
+def test_stats_json_is_valid_json_with_the_contract_keys(tmp_path: Path) -> None:
+    result = run("stats", "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    stats = json.loads(result.stdout)
+    assert stats["provider"] == "memory"
+    assert {"hits", "misses", "hit_rate", "sets", "deletes", "errors", "size"} <= set(stats)
+
+
+@pytest.mark.parametrize("command", ["stats", "health"])
+def test_unknown_provider_for_stats_and_health(tmp_path: Path, command: str) -> None:
+    assert_one_line_error(run(command, "--provider", "nosuch", cwd=tmp_path), "'nosuch'")
