@@ -90,7 +90,7 @@ def test_default_switched_by_environment_variable(monkeypatch: pytest.MonkeyPatc
     )
     monkeypatch.setenv("MY_DEFAULT", "redis")
     resolver = create_container(path).resolver()
-    assert resolver.names(ICacheProvider) == ["memory", "redis"]
+    assert resolver.names(ICacheProvider) == ["redis", "memory"]  # configuration order
     assert resolver.get(ICacheProvider) is resolver.get_named(ICacheProvider, "redis")
 
 

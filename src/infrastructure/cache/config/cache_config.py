@@ -49,6 +49,16 @@ class ConnectionPoolConfig:
 
 
 @dataclass(frozen=True)
+class CircuitBreakerConfig:
+    """When to stop calling a failing backend, and how often to probe it again."""
+
+    #: Consecutive failed calls that open the circuit (a failed write opens it at once).
+    failure_threshold: int = field(default=3, metadata=bounded(1, 1000))
+    #: Seconds the circuit stays open before one caller probes the backend again.
+    open_interval: float = field(default=5.0, metadata=bounded(0.01, 3600))
+
+
+@dataclass(frozen=True)
 class RedisCacheConfig(BaseCacheConfig):
     """The shared Redis provider. Names follow redis-py's own where one exists."""
 
@@ -79,6 +89,15 @@ class RedisCacheConfig(BaseCacheConfig):
     key_prefix: str = "agent:cache:"
     #: Required to use an empty ``key_prefix``: ``clear()`` then removes every key of the database.
     owns_database: bool = False
+    #: What callers see while Redis is unavailable: ``raise`` CacheUnavailableError, serve from the
+    #: ``fallback`` provider, or ``ignore`` (reads miss, writes are dropped).
+    on_error: Literal["raise", "fallback", "ignore"] = "fallback"
+    #: Provider whose settings build the private fallback instance (never the shared named one).
+    fallback_provider: str = "memory"
+    circuit_breaker: CircuitBreakerConfig = field(default_factory=CircuitBreakerConfig)
+    #: Keys invalidated during an outage that are remembered one by one; beyond, recovery clears
+    #: the whole namespace instead.
+    max_pending_invalidations: int = field(default=100_000, metadata=bounded(1))
 
     def __post_init__(self) -> None:
         if not self.key_prefix and not self.owns_database:
@@ -134,6 +153,13 @@ class CacheConfig:
             providers[name] = build_section(config_type, data, f"{ROOT}.providers.{name}")
         for name, config_type in PROVIDER_CONFIG_TYPES.items():
             providers.setdefault(name, config_type())
+        for name, config in providers.items():
+            fallback = getattr(config, "fallback_provider", None)
+            if fallback is not None and (fallback == name or fallback not in PROVIDER_CONFIG_TYPES):
+                raise CacheConfigError(
+                    f"{ROOT}.providers.{name}.fallback_provider: {fallback!r} cannot serve as the fallback; "
+                    f"choose another provider ({', '.join(n for n in PROVIDER_CONFIG_TYPES if n != name)})"
+                )
         default = section.get("default_provider", "memory")
         enabled = [name for name, config in providers.items() if config.enabled]
         if not isinstance(default, str) or default not in enabled:

@@ -40,7 +40,7 @@ class _CountingTLRUCache(TLRUCache[str, _Entry]):
         self._stats = stats
 
     def expire(self, time: float | None = None) -> list[tuple[str, _Entry]]:
-        expired: list[tuple[str, _Entry]] = super().expire(time)  # type: ignore[assignment]
+        expired: list[tuple[str, _Entry]] = super().expire(time)
         if expired:
             self._stats.expirations += len(expired)
         return expired

@@ -1,0 +1,1 @@
+"""Keeping a cache usable while its backend is down: circuit breaker and failure policy wrapper."""
