@@ -81,12 +81,3 @@ def test_works_from_successive_event_loops(cache_provider: ICacheProvider) -> No
     assert asyncio.run(cache_provider.get_async("k")) == "v"
     assert asyncio.run(cache_provider.get_many_async(["k"])) == {"k": "v"}
     assert cache_provider.get("k") == "v"
-
-
-def test_close_and_aclose_are_idempotent(make_cache_provider: Any) -> None:
-    provider: ICacheProvider = make_cache_provider()
-    provider.set("k", 1)
-    asyncio.run(provider.aclose())
-    asyncio.run(provider.aclose())
-    provider.close()
-    provider.close()
