@@ -15,16 +15,24 @@ from typing import Any
 
 import pytest
 
-from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
+from src.infrastructure.cache.config.cache_config import CacheConfig, MemoryCacheConfig, RedisCacheConfig
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.interfaces.llm.cache import ICacheProvider
+from src.services.container.bindings.cache_bindings import resilient_redis_provider
 from tests.redis_servers import (
     INSTALL_REDIS_SERVER,
     NoRedisServerError,
     RedisEndpoint,
     RedisServer,
     find_redis,
+)
+from tests.topology.cluster import RedisClusterTopology
+from tests.topology.sentinel import (
+    DATA_PASSWORD,
+    SENTINEL_PASSWORD,
+    SERVICE_NAME,
+    RedisSentinelTopology,
 )
 
 ProviderFactory = Callable[..., ICacheProvider]
@@ -130,11 +138,107 @@ def redis_provider(make_redis_provider: Callable[..., RedisCacheProvider]) -> Re
     return make_redis_provider()
 
 
+@pytest.fixture
+def make_resilient_redis_provider(
+    redis_endpoint: RedisEndpoint, clock: TestClock
+) -> Iterator[Callable[..., ICacheProvider]]:
+    """Builds the Redis provider as services get it (``resilient_redis_provider``, on_error=fallback).
+
+    The server is healthy, so every call goes to Redis through the circuit breaker and the wrapper.
+    """
+    clock.sleeps = True
+    built: list[ICacheProvider] = []
+
+    def make(**settings: Any) -> ICacheProvider:
+        redis = redis_endpoint.config(
+            **{"key_prefix": unique_prefix(), "default_ttl": 60, "on_error": "fallback", **settings}
+        )
+        config = CacheConfig(
+            default_provider="redis", providers={"redis": redis, "memory": MemoryCacheConfig()}
+        )
+        built.append(resilient_redis_provider(config))
+        return built[-1]
+
+    yield make
+    for provider in built:
+        provider.clear()
+        provider.close()
+
+
+def _need_binaries(what: str) -> None:
+    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
+        pytest.fail(
+            f"{what} is built from redis-server processes (and redis-cli); {INSTALL_REDIS_SERVER}",
+            pytrace=False,
+        )
+
+
+@pytest.fixture(scope="session")
+def redis_cluster() -> Iterator[RedisClusterTopology]:
+    """The session's Redis Cluster: 3 primaries, 1 replica each (``tests/topology/cluster.py``).
+
+    Tests that kill a node restore it and wait until the cluster is healthy again before they end.
+    """
+    _need_binaries("a Redis Cluster")
+    with RedisClusterTopology() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+def redis_sentinel() -> Iterator[RedisSentinelTopology]:
+    """The session's master, replica and 3 sentinels (``tests/topology/sentinel.py``)."""
+    _need_binaries("a Sentinel setup")
+    with RedisSentinelTopology() as sentinel:
+        yield sentinel
+
+
+def _redis_providers(clock: TestClock, **base: Any) -> Iterator[Callable[..., RedisCacheProvider]]:
+    """A factory of Redis providers with ``base`` settings, each under a fresh key prefix; it clears
+    and closes them at teardown. Redis expires on the server's clock: TTL tests really wait."""
+    clock.sleeps = True
+    built: list[RedisCacheProvider] = []
+
+    def make(**settings: Any) -> RedisCacheProvider:
+        config = RedisCacheConfig(
+            **{"enabled": True, "key_prefix": unique_prefix(), "default_ttl": 60, **base, **settings}
+        )
+        built.append(RedisCacheProvider(config))
+        return built[-1]
+
+    yield make
+    for provider in built:
+        provider.clear()
+        provider.close()
+
+
+@pytest.fixture
+def make_redis_cluster_provider(
+    redis_cluster: RedisClusterTopology, clock: TestClock
+) -> Iterator[Callable[..., RedisCacheProvider]]:
+    """Redis providers in cluster mode on the session's cluster."""
+    yield from _redis_providers(clock, mode="cluster", startup_nodes=redis_cluster.startup_nodes)
+
+
+@pytest.fixture
+def make_redis_sentinel_provider(
+    redis_sentinel: RedisSentinelTopology, clock: TestClock
+) -> Iterator[Callable[..., RedisCacheProvider]]:
+    """Redis providers in sentinel mode, on the master the session's sentinels name."""
+    yield from _redis_providers(
+        clock,
+        mode="sentinel",
+        sentinels=redis_sentinel.sentinel_addresses,
+        service_name=SERVICE_NAME,
+        password=DATA_PASSWORD,
+        sentinel_password=SENTINEL_PASSWORD,
+    )
+
+
 #: Names of the providers that must pass the whole contract suite. Each name N needs a fixture
 #: ``make_N_provider`` returning a factory: ``make(**settings) -> ICacheProvider``, where settings are
 #: fields of the provider's config class (``default_ttl``, ``max_value_bytes``, ...), and which
 #: closes what it built at teardown. Each provider it builds starts empty.
-CONTRACT_PROVIDERS = ["memory", "redis"]
+CONTRACT_PROVIDERS = ["memory", "redis", "resilient_redis", "redis_cluster", "redis_sentinel"]
 
 
 @pytest.fixture(params=CONTRACT_PROVIDERS)

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -78,28 +78,68 @@ def free_port() -> int:
         return port
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files of a TLS server and of a client its CA signed (see ``tests/security/certs.py``)."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+    client_cert: Path
+    client_key: Path
+
+    def server_args(self, auth_clients: str) -> list[str]:
+        return [
+            *("--tls-cert-file", str(self.server_cert), "--tls-key-file", str(self.server_key)),
+            *("--tls-ca-cert-file", str(self.ca_cert), "--tls-auth-clients", auth_clients),
+        ]
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """redis-py (and ``RedisCacheConfig``) settings of a client that trusts the CA and has a cert."""
+        return {
+            "ssl_ca_certs": str(self.ca_cert),
+            "ssl_certfile": str(self.client_cert),
+            "ssl_keyfile": str(self.client_key),
+        }
+
+
 class RedisServer:
     """A ``redis-server`` process owned by the tests, on a loopback port, for fault injection.
 
-    ``kill`` (SIGKILL), ``pause``/``resume`` (SIGSTOP/SIGCONT) and ``restart`` (same port, empty
-    data: nothing is persisted) simulate crashes and hangs. Use it as a context manager, or call
-    ``start`` and ``stop``; ``stop`` also removes its working directory.
+    ``kill`` (SIGKILL), ``pause``/``resume`` (SIGSTOP/SIGCONT) and ``restart`` (same port) simulate
+    crashes and hangs. Data is not persisted unless ``persistent``: then every write goes to an
+    append-only file (fsync always) in the working directory, so a restarted server comes back
+    with its old data, as a real one would. ``users`` are ACL rules (``"alice on >pw ~app:* +@all"``);
+    ``tls`` serves TLS only (``--port 0``), ``tls_auth_clients`` ``yes``/``no``/``optional``.
+    Use it as a context manager, or call ``start`` and ``stop``; ``stop`` also removes its directory.
     """
 
     def __init__(
-        self, port: int | None = None, *, binary: str = "redis-server", args: tuple[str, ...] = ()
+        self,
+        port: int | None = None,
+        *,
+        binary: str = "redis-server",
+        args: tuple[str, ...] = (),
+        persistent: bool = False,
+        users: Sequence[str] = (),
+        tls: TlsFiles | None = None,
+        tls_auth_clients: str = "no",
     ) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.binary = binary
         self.args = args
+        self.persistent = persistent
+        self.users = tuple(users)
+        self.tls = tls
+        self.tls_auth_clients = tls_auth_clients
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir = Path(tempfile.mkdtemp(prefix="agent-cache-redis-"))
         self._paused = False
 
     @property
     def url(self) -> str:
-        return f"redis://{self.host}:{self.port}/0"
+        return f"{'rediss' if self.tls else 'redis'}://{self.host}:{self.port}/0"
 
     def __repr__(self) -> str:
         state = "paused" if self._paused else "running" if self.is_running() else "stopped"
@@ -118,17 +158,22 @@ class RedisServer:
         """Start the server (unless it runs) and wait until it answers PING."""
         if self.is_running():
             return self
-        command = [
-            self.binary,
-            "--port",
-            str(self.port),
-            "--bind",
-            self.host,
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
+        command = [self.binary, "--bind", self.host, "--save", ""]
+        if self.tls:
+            command += [
+                "--port",
+                "0",
+                "--tls-port",
+                str(self.port),
+                *self.tls.server_args(self.tls_auth_clients),
+            ]
+        else:
+            command += ["--port", str(self.port)]
+        command += (
+            ["--appendonly", "yes", "--appendfsync", "always"] if self.persistent else ["--appendonly", "no"]
+        )
+        for rule in self.users:  # each word of an ACL rule is its own argument
+            command += ["--user", *rule.split()]
         command += ["--dir", str(self._workdir), "--logfile", str(self._workdir / "redis.log"), *self.args]
         self._process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._paused = False
@@ -155,16 +200,25 @@ class RedisServer:
         self._paused = False
 
     def restart(self, timeout: float = 10.0) -> RedisServer:
-        """Stop the server if it runs, then start it again on the same port (with no data)."""
+        """Stop the server if it runs, then start it again on the same port (empty unless persistent)."""
         self._end(signal.SIGTERM, 5.0)
         return self.start(timeout)
 
+    def client(self, **settings: Any) -> redis.Redis:
+        """A raw client (with the TLS files, if any), for tests that inspect server state."""
+        tls: dict[str, Any] = {"ssl": True, **self.tls.client_kwargs()} if self.tls else {}
+        options = {"socket_timeout": 5, "socket_connect_timeout": 5, **tls, **settings}
+        return redis.Redis(host=self.host, port=self.port, retry=NO_RETRY, **options)
+
     def ping(self) -> bool:
-        client = redis.Redis(
-            host=self.host, port=self.port, retry=NO_RETRY, socket_timeout=0.5, socket_connect_timeout=0.5
-        )
+        """True if the server answers; a refusal of our anonymous PING (ACL, NOAUTH) is an answer too."""
+        # The harness checks liveness, not identity: a test may serve a certificate no client trusts.
+        identity = {"ssl_cert_reqs": "none", "ssl_check_hostname": False} if self.tls else {}
+        client = self.client(socket_timeout=0.5, socket_connect_timeout=0.5, **identity)
         try:
             return bool(client.ping())
+        except (redis.AuthenticationError, redis.ResponseError):
+            return True
         except (redis.RedisError, OSError):
             return False
         finally:

@@ -15,6 +15,9 @@ from typing import Any, TypeVar
 
 import click
 
+from src.benchmarks import BenchmarkError, BenchmarkOptions, run_benchmark, text_report
+from src.benchmarks.bench import Target
+from src.benchmarks.pinning import PIN_MODES, PinMode
 from src.cli import output
 from src.cli.demo import StandInLLM, prompt_pool, prompt_stream, reset_keys, run_demo
 from src.cli.session import cache_provider, open_container, resolved_config
@@ -176,6 +179,87 @@ def _health_of(resolver: IServiceResolver, name: str) -> dict[str, Any]:
         return resolver.get_named(ICacheProvider, name).health()
     except CacheError as exc:
         return {"provider": name, "healthy": False, "detail": output.one_line(exc)}
+
+
+@cli.command()
+@config_option
+@click.option(
+    "--provider",
+    "target",
+    type=click.Choice(["memory", "redis", "all"]),
+    default="all",
+    show_default=True,
+    help="What to measure (all: Redis is skipped, with a note, if no server can be had).",
+)
+@click.option(
+    "--rounds", type=click.IntRange(min=1), default=7, show_default=True, help="Interleaved rounds."
+)
+@click.option(
+    "--ops",
+    type=click.IntRange(min=1),
+    default=2000,
+    show_default=True,
+    help="Operations per contender per round (x5 for batches, x10 in-process).",
+)
+@click.option(
+    "--value-bytes", type=click.IntRange(min=1), default=300, show_default=True, help="Value size, msgpack."
+)
+@click.option("--tasks", type=click.IntRange(min=1), default=64, show_default=True, help="Concurrent tasks.")
+@click.option(
+    "--pin",
+    type=click.Choice(PIN_MODES),
+    default="same",
+    show_default=True,
+    help="CPU pinning of client and (started) server: same CPU, split over two, or none.",
+)
+@click.option(
+    "--redis-url",
+    metavar="URL",
+    default=None,
+    help="Server to use. Default: the configured redis provider if enabled, else a redis-server "
+    "started on a free loopback port. Keys go under a fresh prefix and are deleted after.",
+)
+@click.option(
+    "--footprint-entries",
+    type=click.IntRange(min=0),
+    default=100_000,
+    show_default=True,
+    help="Entries for the memory footprint measure (0: skip it).",
+)
+@json_option
+def bench(
+    *,
+    config_path: Path | None,
+    target: Target,
+    rounds: int,
+    ops: int,
+    value_bytes: int,
+    tasks: int,
+    pin: PinMode,
+    redis_url: str | None,
+    footprint_entries: int,
+    as_json: bool,
+) -> None:
+    """Measure the providers against raw redis-py, redis.asyncio, cachetools and aiocache.
+
+    Progress goes to stderr; the table of ops/s and the ratios (ours / raw, ours / peer) to stdout.
+    """
+    options = BenchmarkOptions(
+        provider=target,
+        rounds=rounds,
+        ops=ops,
+        value_bytes=value_bytes,
+        tasks=tasks,
+        pin=pin,
+        redis_url=redis_url,
+        config_path=config_path,
+        footprint_entries=footprint_entries,
+    )
+    try:
+        result = run_benchmark(options, progress=lambda line: click.echo(line, err=True))
+    except BenchmarkError as exc:
+        raise CliError(str(exc)) from exc
+    click.echo(output.to_json(result.as_dict()) if as_json else text_report(result))
 
 
 def main() -> None:

@@ -23,11 +23,15 @@ def to_json(data: Any) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, nested: bool = False) -> str:
+    """One value on one line; a mapping or list inside another is bracketed, so its items stay its own."""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".") if value else "0"
     if isinstance(value, Mapping):
-        return ", ".join(f"{key}={_value(item)}" for key, item in value.items()) or "-"
+        text = ", ".join(f"{key}={_value(item, nested=True)}" for key, item in value.items()) or "-"
+        return f"({text})" if nested and value else text
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_value(item, nested=True) for item in value) + "]"
     return str(value)
 
 

@@ -56,7 +56,9 @@ def test_500_concurrent_tasks_share_10_connections(make_redis_provider: MakeRedi
     stats = provider.get_stats()
     assert (stats["sets"], stats["hits"], stats["misses"], stats["errors"]) == (500, 500, 500, 0)
     assert pools["in_use"] == 0
-    assert pools["idle"] == 10
+    # Concurrent GETs and SETs of one loop leave as shared MGETs / script calls (coalescing), so the
+    # 500 tasks need far fewer than 10 connections; never more.
+    assert 1 <= pools["idle"] <= 10
 
 
 def test_successive_event_loops_work_and_leave_no_connection_open(redis_provider: RedisCacheProvider) -> None:

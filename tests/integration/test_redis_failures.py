@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 import redis
+import redis.asyncio
 
 from src.infrastructure.cache.config.cache_config import ConnectionPoolConfig, RedisCacheConfig
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
-from src.interfaces.llm.cache import CacheError, CacheUnavailableError
+from src.interfaces.llm.cache import CacheAccessError, CacheError, CacheUnavailableError
 from tests.integration._redis_helpers import unreachable_url, with_credentials
 from tests.redis_servers import RedisEndpoint, free_port
 
@@ -88,7 +89,9 @@ def test_exhausted_sync_pool_raises_after_the_pool_timeout(make_redis_provider: 
     provider.set("k", 1)
     # The one connection is checked out directly from the pool (a test-only look inside the
     # provider), as a long call on another thread would hold it.
-    pool = provider._client.connection_pool
+    client = provider._client
+    assert isinstance(client, redis.Redis)  # standalone mode: a plain client over one pool
+    pool = client.connection_pool
     held = pool.get_connection()
     try:
         started = time.perf_counter()
@@ -104,7 +107,9 @@ def test_exhausted_sync_pool_raises_after_the_pool_timeout(make_redis_provider: 
 async def test_exhausted_async_pool_raises_after_the_pool_timeout(make_redis_provider: MakeRedis) -> None:
     provider = make_redis_provider(connection_pool=ConnectionPoolConfig(max_connections=1, timeout=0.3))
     await provider.set_async("k", 1)
-    pool = (await provider._loop_clients.current()).connection_pool  # test-only, as above
+    client = await provider._loop_clients.current()  # test-only, as above
+    assert isinstance(client, redis.asyncio.Redis)
+    pool = client.connection_pool
     held = await pool.get_connection()  # type: ignore[no-untyped-call]
     try:
         started = time.perf_counter()
@@ -116,10 +121,10 @@ async def test_exhausted_async_pool_raises_after_the_pool_timeout(make_redis_pro
     assert await provider.get_async("k") == 1
 
 
-def test_refused_credentials_are_unavailable_and_never_shown(redis_endpoint: RedisEndpoint) -> None:
+def test_refused_credentials_are_an_access_error_and_never_shown(redis_endpoint: RedisEndpoint) -> None:
     url = with_credentials(redis_endpoint.url, "no-such-user", SECRET)
     provider = RedisCacheProvider(RedisCacheConfig(enabled=True, url=url))
-    with pytest.raises(CacheUnavailableError, match=r"\(auth\)") as raised:
+    with pytest.raises(CacheAccessError, match=r"\(auth\)") as raised:
         provider.get("k")
     report = provider.health()
     assert report["healthy"] is False

@@ -43,6 +43,16 @@ class CacheStats:
             self.hits += hits
             self.misses += misses
 
+    def record_hit(self) -> None:
+        """One hit: the single-key hot path's cheaper twin of ``record_lookups(1, 0)``."""
+        with self._lock:
+            self.hits += 1
+
+    def record_miss(self) -> None:
+        """One miss: the twin of :meth:`record_hit`."""
+        with self._lock:
+            self.misses += 1
+
     def record_sets(self, count: int = 1) -> None:
         with self._lock:
             self.sets += count

@@ -10,6 +10,9 @@ from typing import Any
 #: (a whole prompt instead of its hash) and should fail loudly and alike on every provider.
 MAX_KEY_LENGTH = 1024
 
+# Above this many seconds (~31,700 years) a TTL takes the slow path; it stays valid if finite.
+_LONGEST_TTL = 1e12
+
 
 def check_key(key: Any) -> str:
     """Return ``key`` if it is a valid cache key; raise ``TypeError``/``ValueError`` showing it otherwise."""
@@ -33,7 +36,17 @@ def check_keys(keys: Iterable[str]) -> list[str]:
     """Validate every key of a batch before any is used; duplicates are dropped, order kept."""
     if isinstance(keys, str | bytes):
         raise TypeError(f"expected an iterable of keys, got a single {type(keys).__name__}: {keys!r:.100}")
-    return list(dict.fromkeys(check_key(key) for key in keys))
+    if not isinstance(keys, list | tuple):
+        keys = list(keys)  # an iterator is read once, here
+    try:
+        unique = list(dict.fromkeys(keys))  # dedupe in C first; validate each distinct key after
+    except TypeError:  # an unhashable key: let check_key name it
+        return list(dict.fromkeys(check_key(key) for key in keys))
+    for key in unique:
+        # The checks of check_key, inlined for the common key; anything unusual gets the full call.
+        if type(key) is not str or not key or len(key) > MAX_KEY_LENGTH or not key.isascii():
+            check_key(key)
+    return unique
 
 
 def resolve_ttl(ttl: Any, default_ttl: float) -> float:
@@ -45,6 +58,11 @@ def resolve_ttl(ttl: Any, default_ttl: float) -> float:
     """
     if ttl is None:
         return default_ttl
+    kind = type(ttl)
+    # The common TTL, a plain int or float of at least 1 ms, in two comparisons (NaN and infinity
+    # fail the range test, bool is its own type): everything else takes the full checks below.
+    if (kind is int or kind is float) and 0.001 <= ttl < _LONGEST_TTL:
+        return float(ttl)
     if isinstance(ttl, bool) or not isinstance(ttl, int | float):
         raise ValueError(f"ttl must be a number of seconds or None, got {type(ttl).__name__}: {ttl!r:.100}")
     if not math.isfinite(ttl) or ttl < 0:

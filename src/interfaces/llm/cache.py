@@ -19,6 +19,9 @@ Rules that hold for every method of every provider:
   ``exists`` and ``get(key, default=sentinel)`` can.
 * **Errors**: callers see only the exception types defined here, plus ``TypeError``/``ValueError`` for
   misuse; never one of a client library. The original error is chained as ``__cause__``.
+  :class:`CacheUnavailableError` means "cannot reach the backend now" (an outage, which a failure
+  policy may absorb); :class:`CacheAccessError` means "refused for who we are" (a misconfiguration,
+  which always reaches the caller, whatever the failure policy: a fallback never hides it).
 * Every sync method has an ``_async`` twin with the same behaviour, safe to await from any event loop.
 """
 
@@ -43,6 +46,14 @@ class CacheSerializationError(CacheError, TypeError):
 
 class CacheUnavailableError(CacheError):
     """The cache backend cannot be reached or did not answer in time (refused, timed out, pool exhausted)."""
+
+
+class CacheAccessError(CacheError):
+    """The backend refused us for who we are: wrong password, ACL denial, untrusted or rejected certificate.
+
+    Not a :class:`CacheUnavailableError`: retrying will not help and a fallback would hide the
+    misconfiguration, so no failure policy absorbs it. The message never contains a secret.
+    """
 
 
 class ICacheProvider(ABC):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from src.infrastructure.cache.config.sections import bounded, build_section, display, secret, url_with_secret
 from src.interfaces.llm.cache import CacheConfigError
@@ -70,6 +71,21 @@ class RedisCacheConfig(BaseCacheConfig):
     db: int = field(default=0, metadata=bounded(0))
     username: str | None = None
     password: str | None = field(default=None, repr=False, metadata=secret())
+    #: ``standalone``: one server (host/port or url). ``cluster``: a Redis Cluster, discovered from
+    #: ``startup_nodes`` or from the node ``url`` names. ``sentinel``: the master that the
+    #: ``sentinels`` know as ``service_name``, followed across failovers.
+    mode: Literal["standalone", "cluster", "sentinel"] = "standalone"
+    #: Cluster nodes to discover the cluster from, as ``"host:port"``; one reachable node is enough.
+    startup_nodes: tuple[str, ...] = ()
+    #: Sentinels as ``"host:port"``, and the name they monitor the master under.
+    sentinels: tuple[str, ...] = ()
+    service_name: str | None = None
+    #: Credentials of the sentinels themselves; ``username``/``password`` are the data nodes'.
+    sentinel_username: str | None = None
+    sentinel_password: str | None = field(default=None, repr=False, metadata=secret())
+    #: Wrap the prefix in a hash tag (``agent:cache:`` becomes ``{agent:cache}:``): the whole
+    #: namespace then lives in one cluster slot, so on one node (its memory and CPU only).
+    hash_tag: bool = False
     ssl: bool = False
     ssl_ca_certs: str | None = None
     ssl_certfile: str | None = None
@@ -82,8 +98,11 @@ class RedisCacheConfig(BaseCacheConfig):
     retries: int = field(default=1, metadata=bounded(0, 10))
     retry_backoff_base: float = field(default=0.008, metadata=bounded(0, 10))
     retry_backoff_cap: float = field(default=0.1, metadata=bounded(0, 60))
-    #: Seconds a connection may sit idle before it is checked with a PING; 0 turns the check off.
-    health_check_interval: float = field(default=30.0, metadata=bounded(0))
+    #: Seconds a connection may sit idle before it is checked with a PING; 0 (the default) turns the
+    #: check off. Off because redis-py runs that PING, with its own retries, inside the connect
+    #: retries: a positive value lets a call to a hung server take (retries + 1)² socket timeouts
+    #: instead of (retries + 1). A dead pooled connection is replaced by the retry anyway.
+    health_check_interval: float = field(default=0.0, metadata=bounded(0))
     connection_pool: ConnectionPoolConfig = field(default_factory=ConnectionPoolConfig)
     #: Every key is stored as ``key_prefix + key``; ``clear()`` touches only this namespace.
     key_prefix: str = "agent:cache:"
@@ -105,6 +124,60 @@ class RedisCacheConfig(BaseCacheConfig):
                 "key_prefix is empty, so clear() would delete every key of the database; set a prefix "
                 "such as 'agent:cache:', or set owns_database: true if this provider owns the database"
             )
+        self._check_topology()
+
+    def _check_topology(self) -> None:
+        """Settings that ``mode`` requires or forbids; messages start with the key they are about."""
+        if self.mode == "cluster":
+            if not (self.startup_nodes or self.url):
+                raise CacheConfigError(
+                    "startup_nodes: mode 'cluster' needs startup_nodes or a url naming a node"
+                )
+            if self.db:
+                raise CacheConfigError(
+                    f"db: must be 0 with mode 'cluster' (a cluster has only database 0), got {self.db}"
+                )
+            if _url_db(self.url):
+                raise CacheConfigError(
+                    f"url: names database {_url_db(self.url)}; a cluster has only database 0"
+                )
+        if self.mode == "sentinel":
+            if not self.sentinels:
+                raise CacheConfigError(
+                    "sentinels: mode 'sentinel' needs the sentinels' 'host:port' addresses"
+                )
+            if not self.service_name:
+                raise CacheConfigError("service_name: mode 'sentinel' needs the name the sentinels monitor")
+            if self.url:
+                raise CacheConfigError(
+                    "url: not used with mode 'sentinel', where the sentinels name the master; "
+                    "set username, password, db and ssl instead"
+                )
+        for name in ("startup_nodes", "sentinels"):
+            for index, text in enumerate(getattr(self, name)):
+                try:
+                    parse_address(text)
+                except ValueError as exc:
+                    raise CacheConfigError(f"{name}[{index}]: {exc}") from None
+        if self.hash_tag and (not self.key_prefix or "{" in self.key_prefix or "}" in self.key_prefix):
+            raise CacheConfigError(
+                f"hash_tag: needs a non-empty key_prefix without '{{' or '}}', got {self.key_prefix!r}"
+            )
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """``(host, port)`` of a ``"host:port"`` string (``"[::1]:7000"`` for IPv6); ``ValueError`` if not one."""
+    host, colon, port = text.strip().rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"expected 'host:port', got {text!r}")
+    return host, int(port)
+
+
+def _url_db(url: str | None) -> int:
+    """The database a ``redis://host/N`` URL names (0 when it names none, or is not a number)."""
+    path = urlsplit(url).path.strip("/") if url else ""
+    return int(path) if path.isdigit() else 0
 
 
 #: Config class of each provider name that may appear under ``cache.providers``.

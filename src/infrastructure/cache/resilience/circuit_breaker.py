@@ -14,7 +14,8 @@ class CircuitBreaker:
     ``closed`` is a plain attribute so the hot path reads it without a lock. While open, callers do
     not try the backend; once ``open_interval`` has passed, exactly one caller wins
     :meth:`try_begin_probe` (half-open) and reports the outcome with :meth:`end_probe`: success closes
-    the circuit, failure keeps it open for another interval.
+    the circuit, failure keeps it open for another interval. ``last_opened_at`` and
+    ``last_closed_at`` are readings of ``timer`` (``time.monotonic`` by default), or None.
     """
 
     def __init__(
@@ -24,6 +25,8 @@ class CircuitBreaker:
         self.open_interval = open_interval
         self.closed = True
         self.times_opened = 0
+        self.last_opened_at: float | None = None
+        self.last_closed_at: float | None = None
         self._timer = timer
         self._failures = 0
         self._opened_at = 0.0
@@ -47,9 +50,7 @@ class CircuitBreaker:
         with self._lock:
             self._failures += 1
             if self.closed and self._failures >= self.failure_threshold:
-                self.closed = False
-                self._opened_at = self._timer()
-                self.times_opened += 1
+                self._open()
                 return True
             return False
 
@@ -59,9 +60,7 @@ class CircuitBreaker:
             self._failures = max(self._failures, self.failure_threshold)
             if not self.closed:
                 return False
-            self.closed = False
-            self._opened_at = self._timer()
-            self.times_opened += 1
+            self._open()
             return True
 
     def try_begin_probe(self) -> bool:
@@ -79,6 +78,7 @@ class CircuitBreaker:
             if recovered:
                 self.closed = True
                 self._failures = 0
+                self.last_closed_at = self._timer()
             else:
                 self._opened_at = self._timer()
 
@@ -95,4 +95,12 @@ class CircuitBreaker:
                 "retry_in_seconds": round(retry_in, 3),
                 "failure_threshold": self.failure_threshold,
                 "open_interval": self.open_interval,
+                "last_opened_at": self.last_opened_at,
+                "last_closed_at": self.last_closed_at,
             }
+
+    def _open(self) -> None:
+        """Open the circuit now. Call with ``_lock`` held."""
+        self.closed = False
+        self._opened_at = self.last_opened_at = self._timer()
+        self.times_opened += 1

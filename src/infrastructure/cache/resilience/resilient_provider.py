@@ -6,7 +6,8 @@ is not undone when the backend returns. Every write that does not reach the back
 one probing caller deletes those keys there (``clear()`` for the namespace), and only then closes
 the circuit. Writes racing that probe go to the backend afterwards or join the next round of
 invalidation: marking and closing share one lock. The fallback is emptied whenever the circuit opens
-or closes, so it only ever serves values written during the current outage.
+or closes - on closing under that same lock, which every write to the fallback also holds - so it
+only ever serves values written during the current outage.
 
 Limits: the record of invalidated keys lives in this process. If the process dies during an outage,
 its invalidations are lost; other processes' writes are theirs to replay. More than
@@ -26,7 +27,7 @@ from typing import Any, Literal, TypeVar
 from src.infrastructure.cache import serialization
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
-from src.interfaces.llm.cache import CacheUnavailableError, ICacheProvider
+from src.interfaces.llm.cache import CacheSerializationError, CacheUnavailableError, ICacheProvider
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class ResilientCacheProvider(ICacheProvider):
 
     Only :class:`CacheUnavailableError` counts as an outage: misuse, unserializable values and access
     errors (wrong password, untrusted certificate) always reach the caller, so a fallback never
-    hides a misconfiguration.
+    hides a misconfiguration. While the circuit is open, keys, TTLs and values are still checked as
+    the primary would (``max_value_bytes`` is the primary's limit): bad input fails alike either way.
     """
 
     def __init__(
@@ -55,6 +57,7 @@ class ResilientCacheProvider(ICacheProvider):
         breaker: CircuitBreaker,
         fallback: ICacheProvider | None = None,
         max_pending_invalidations: int = 100_000,
+        max_value_bytes: int | None = None,
     ) -> None:
         if on_error == "fallback" and fallback is None:
             raise ValueError("on_error='fallback' needs a fallback provider")
@@ -64,6 +67,7 @@ class ResilientCacheProvider(ICacheProvider):
         self.on_error = on_error
         self.breaker = breaker
         self._max_pending = max_pending_invalidations
+        self._max_value_bytes = max_value_bytes
         self._lock = threading.Lock()  # guards the invalidation record and closing the circuit
         self._pending: set[str] = set()
         self._pending_clear = False
@@ -121,25 +125,37 @@ class ResilientCacheProvider(ICacheProvider):
         )
 
     def _mark_invalidated(self, keys: Iterable[str], clear: bool = False) -> None:
-        """Remember what the backend must forget before it serves again. Call with ``_lock`` held."""
-        if clear or len(self._pending) >= self._max_pending:
-            self._pending_clear = True
-            self._pending.clear()
-        elif not self._pending_clear:
+        """Remember what the backend must forget before it serves again. Call with ``_lock`` held.
+
+        Beyond ``max_pending_invalidations`` keys (counted after adding these, so one big batch
+        cannot overshoot the bound) the record becomes one clear of the namespace.
+        """
+        if self._pending_clear:
+            return
+        if not clear:
             self._pending.update(keys)
+            if len(self._pending) <= self._max_pending:
+                return
+        self._pending_clear = True
+        self._pending.clear()
 
     def _recover(self) -> bool:
         """The probe: replay invalidations on the primary, then close the circuit. True if it did."""
         replayed = 0
         try:
-            if not self.primary.health().get("healthy"):
-                raise CacheUnavailableError("health check failed")
+            report = self.primary.health()
+            if not report.get("healthy"):
+                raise CacheUnavailableError(f"health check failed: {report.get('detail')}")
             while True:
                 with self._lock:
                     keys, clear = list(self._pending), self._pending_clear
                     self._pending, self._pending_clear = set(), False
                     if not keys and not clear:
                         self.breaker.end_probe(recovered=True)  # under the lock: no write slips in between
+                        if self.fallback is not None:
+                            # Under the lock too: a degraded write that was already on its way would
+                            # otherwise land after this clear and be served by a later failed read.
+                            self.fallback.clear()
                         break
                 try:
                     if clear:
@@ -158,8 +174,6 @@ class ResilientCacheProvider(ICacheProvider):
         except BaseException:
             self.breaker.end_probe(recovered=False)
             raise
-        if self.fallback is not None:
-            self.fallback.clear()
         self._invalidations_replayed += replayed
         logger.warning(
             "%s cache available again; replayed %d invalidations before serving", self.name, replayed
@@ -183,26 +197,42 @@ class ResilientCacheProvider(ICacheProvider):
         ttl: Any = None,
         clear: bool = False,
     ) -> T | None:
-        if self.fallback is None:  # ignore or raise: validate as the backend would, then drop
-            resolve_ttl(ttl, 0.0)
-            for value in values:
-                serialization.dumps(value)
+        # Refused input must neither be accepted by the fallback (whose limits may differ) nor mark
+        # its keys: the invalidation would delete a value stored before the outage.
+        self._refuse_what_the_primary_would(values, ttl)
         with self._lock:
             self._degraded_calls += 1
-            recovered = self.breaker.closed
-            if not recovered:
+            if not self.breaker.closed:
                 self._mark_invalidated(keys, clear)
-        if recovered:
-            # The probe closed the circuit while this call was on its way here: had it been marked,
-            # the write would be lost until the next outage, so it goes to the backend after all.
-            # (From an async method this is a sync call: rare, and bounded by the socket timeout.)
-            try:
-                return write(self.primary)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, keys, clear)
+                return self._write_fallback(write)
+        # The probe closed the circuit while this call was on its way here: had it been marked,
+        # the write would be lost until the next outage, so it goes to the backend after all.
+        # (From an async method this is a sync call: rare, and bounded by the socket timeout.)
+        try:
+            return write(self.primary)
+        except CacheUnavailableError as exc:
+            self._primary_failed(exc, keys, clear)  # marks the keys and opens the circuit again
+        with self._lock:
+            return None if self.breaker.closed else self._write_fallback(write)
+
+    def _write_fallback(self, write: Callable[[ICacheProvider], T]) -> T | None:
+        """The write as the policy has it while the circuit is open. Call with ``_lock`` held.
+
+        Held so that no write lands in the fallback after ``_recover`` has emptied it and closed
+        the circuit: a later failed read would serve it, though the backend may have moved on.
+        """
         if self.on_error == "raise":
             raise CacheUnavailableError(f"{self.name} cache unavailable (circuit open); on_error=raise")
         return None if self.fallback is None else write(self.fallback)
+
+    def _refuse_what_the_primary_would(self, values: Iterable[Any], ttl: Any) -> None:
+        resolve_ttl(ttl, 0.0)
+        for value in values:
+            size = len(serialization.dumps(value))
+            if self._max_value_bytes is not None and size > self._max_value_bytes:
+                raise CacheSerializationError(
+                    f"value is {size} bytes serialized, over max_value_bytes={self._max_value_bytes}"
+                )
 
     # ---------------------------------------------------------------- reads
 
@@ -214,7 +244,7 @@ class ResilientCacheProvider(ICacheProvider):
                 return value
             except CacheUnavailableError as exc:
                 self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get(key, default), default)
+        return self._degraded_read(lambda cache: cache.get(key, default), _validated(key, default))
 
     def exists(self, key: str) -> bool:
         if self._primary_available():
@@ -222,7 +252,7 @@ class ResilientCacheProvider(ICacheProvider):
                 return self.primary.exists(key)
             except CacheUnavailableError as exc:
                 self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.exists(key), _validated_miss(key))
+        return self._degraded_read(lambda cache: cache.exists(key), _validated(key, False))
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
@@ -306,7 +336,7 @@ class ResilientCacheProvider(ICacheProvider):
                 return value
             except CacheUnavailableError as exc:
                 self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get(key, default), default)
+        return self._degraded_read(lambda cache: cache.get(key, default), _validated(key, default))
 
     async def exists_async(self, key: str) -> bool:
         if await self._primary_available_async():
@@ -314,7 +344,7 @@ class ResilientCacheProvider(ICacheProvider):
                 return await self.primary.exists_async(key)
             except CacheUnavailableError as exc:
                 self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.exists(key), _validated_miss(key))
+        return self._degraded_read(lambda cache: cache.exists(key), _validated(key, False))
 
     async def get_many_async(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
@@ -417,7 +447,7 @@ class ResilientCacheProvider(ICacheProvider):
                 await self.fallback.aclose()
 
 
-def _validated_miss(key: str) -> bool:
-    """What ``exists`` answers with no backend to ask: False, once the key is known to be valid."""
+def _validated(key: str, answer: T) -> T:
+    """``answer`` (a miss) once ``key`` is known to be valid: misuse fails alike with the backend down."""
     check_key(key)
-    return False
+    return answer

@@ -20,6 +20,8 @@ from src.interfaces.llm.cache import CacheSerializationError, ICacheProvider
 logger = logging.getLogger(__name__)
 
 _MISSING = object()
+_dumps = serialization.dumps
+_loads = serialization.loads
 _NEVER = float("inf")
 
 
@@ -32,6 +34,9 @@ def _time_to_use(_key: str, entry: _Entry, now: float) -> float:
     return now + entry[1] if entry[1] else _NEVER
 
 
+_tlru_expire = TLRUCache.expire
+
+
 class _CountingTLRUCache(TLRUCache[str, _Entry]):
     """TLRUCache that counts what it drops. Only ever called with the provider's lock held."""
 
@@ -40,7 +45,8 @@ class _CountingTLRUCache(TLRUCache[str, _Entry]):
         self._stats = stats
 
     def expire(self, time: float | None = None) -> list[tuple[str, _Entry]]:
-        expired: list[tuple[str, _Entry]] = super().expire(time)
+        # Called on every set: the base method by direct reference, not through super() (~50 ns).
+        expired: list[tuple[str, _Entry]] = _tlru_expire(self, time)
         if expired:
             self._stats.expirations += len(expired)
         return expired
@@ -77,6 +83,7 @@ class MemoryCacheProvider(ICacheProvider):
         self._cache = _CountingTLRUCache(self.config.max_size, timer, self._stats)
         self._default_ttl = self.config.default_ttl
         self._serialize = self.config.serialize_values
+        self._max_value_bytes = self.config.max_value_bytes
 
     def __repr__(self) -> str:
         return f"MemoryCacheProvider(max_size={self.config.max_size}, default_ttl={self._default_ttl})"
@@ -107,6 +114,9 @@ class MemoryCacheProvider(ICacheProvider):
 
     # ---------------------------------------------------------------- single keys
 
+    # get and set are the hot paths: each Python call saved is ~3% of an in-process operation, so
+    # they inline the common case of _encode/_decode/resolve_ttl and call those for the rest.
+
     def get(self, key: str, default: Any = None) -> Any:
         check_key(key)
         stats = self._stats
@@ -116,12 +126,20 @@ class MemoryCacheProvider(ICacheProvider):
                 stats.misses += 1
                 return default
             stats.hits += 1
-        value = self._decode(key, entry[0])
-        return default if value is _MISSING else value
+        if not self._serialize:
+            return entry[0]
+        try:
+            return _loads(entry[0])
+        except serialization.PayloadDecodeError:
+            value = self._decode(key, entry[0])  # logs and counts it
+            return default if value is _MISSING else value
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         check_key(key)
-        entry = (self._encode(value), resolve_ttl(ttl, self._default_ttl))
+        stored = _dumps(value) if self._serialize else value
+        if self._serialize and len(stored) > self._max_value_bytes:
+            self._encode(value)  # raises, naming the size
+        entry = (stored, self._default_ttl if ttl is None else resolve_ttl(ttl, self._default_ttl))
         with self._lock:
             self._cache[key] = entry
             self._stats.sets += 1

@@ -3,32 +3,83 @@
 Every bound on waiting comes from redis-py itself: socket timeouts bound each connect and reply,
 the blocking pool bounds the wait for a free connection (``connection_pool.timeout``), and our
 explicit ``Retry`` bounds the attempts (``retries + 1``). So the hot path needs no
-``asyncio.wait_for`` of its own. A sync call to a hung server fails after about
-``(retries + 1) * socket_timeout``; redis.asyncio also retries the connect-and-handshake inside each
-retried command, so an async call may take up to ``(retries + 1) ** 2`` socket timeouts.
+``asyncio.wait_for`` of its own. A call to a hung server, sync or async, fails after about
+``(retries + 1) * socket_timeout`` - provided ``health_check_interval`` is 0 (the default): with a
+positive interval redis-py sends a health-check PING, under its own retries, inside each retried
+connect-and-handshake, so a call on a new connection may take ``(retries + 1) ** 2`` timeouts
+(measured by tests/faults/test_bounds.py).
+
+``mode`` picks the client, always one of redis-py's own: ``redis.Redis`` over a blocking pool
+(standalone); the same over a blocking ``SentinelConnectionPool``, which asks the sentinels for the
+master on every new connection and drops connections to a demoted one (sentinel); redis-py's
+``RedisCluster`` behind :mod:`cluster_client` (cluster). In cluster mode ``max_connections`` bounds
+the calls in flight (so the connections to each node), and the retries are the cluster client's,
+each after refreshing its map of the cluster.
 """
 
 from __future__ import annotations
 
 import socket
-from typing import Any
+from functools import partial
+from typing import Any, cast
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.asyncio.sentinel
+import redis.cluster
+import redis.sentinel
 from redis.asyncio.retry import Retry as AsyncRetry
-from redis.backoff import ExponentialWithJitterBackoff
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.observability.attributes import DB_CLIENT_CONNECTION_STATE
 from redis.retry import Retry
 
-from src.infrastructure.cache.config.cache_config import RedisCacheConfig
+from src.infrastructure.cache.config.cache_config import RedisCacheConfig, parse_address
 from src.infrastructure.cache.config.sections import mask_url
+from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterClient, ClusterClient
+
+#: The client a provider holds for sync calls, and for async calls on one event loop.
+SyncClient = redis.Redis | ClusterClient
+AsyncClient = redis.asyncio.Redis | AsyncClusterClient
+
+
+class BlockingSentinelPool(redis.sentinel.SentinelConnectionPool, redis.BlockingConnectionPool):
+    """Sentinel's master discovery, with the blocking pool's bounded wait for a free connection.
+
+    The pool's sentinels are ours alone, so disconnecting the pool disconnects them too, in the
+    same way: all their connections on ``close()``, only idle ones when a new master is found
+    (a concurrent lookup keeps its connection). They reconnect when next asked.
+    """
+
+    def disconnect(self, inuse_connections: bool = True) -> None:
+        super().disconnect(inuse_connections)
+        for sentinel in self.sentinel_manager.sentinels:
+            sentinel.connection_pool.disconnect(inuse_connections)
+
+
+class AsyncBlockingSentinelPool(
+    redis.asyncio.sentinel.SentinelConnectionPool, redis.asyncio.BlockingConnectionPool
+):
+    """Async twin of :class:`BlockingSentinelPool`."""
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        await super().disconnect(inuse_connections)
+        for sentinel in self.sentinel_manager.sentinels:
+            await sentinel.connection_pool.disconnect(inuse_connections)
 
 
 def server_label(config: RedisCacheConfig) -> str:
-    """Where the provider connects, safe to show: ``host:port``, or the URL with its password masked."""
-    return mask_url(config.url) if config.url else f"{config.host}:{config.port}"
+    """Where the provider connects, safe to show: ``host:port`` or the URL with its password masked;
+    the cluster's startup nodes; or the service name and its sentinels."""
+    if config.mode == "sentinel":
+        return f"sentinel service {config.service_name!r} via {','.join(config.sentinels)}"
+    if config.mode == "cluster" and config.startup_nodes:
+        return f"cluster via {','.join(config.startup_nodes)}"
+    where = mask_url(config.url) if config.url else f"{config.host}:{config.port}"
+    return f"cluster via {where}" if config.mode == "cluster" else where
 
 
 def uses_tls(config: RedisCacheConfig) -> bool:
@@ -36,13 +87,28 @@ def uses_tls(config: RedisCacheConfig) -> bool:
     return config.ssl or bool(config.url and config.url.startswith("rediss://"))
 
 
+def sync_client_for(config: RedisCacheConfig) -> SyncClient:
+    """The sync client of ``config.mode``. Never dials."""
+    return build_cluster_client(config) if config.mode == "cluster" else build_sync_client(config)
+
+
+def async_client_for(config: RedisCacheConfig) -> AsyncClient:
+    """The asyncio client of ``config.mode``, for one event loop. Never dials."""
+    return build_async_cluster_client(config) if config.mode == "cluster" else build_async_client(config)
+
+
 def build_sync_client(config: RedisCacheConfig) -> redis.Redis:
-    """A thread-safe client over its own blocking pool; the client's ``close()`` closes the pool."""
-    errors: tuple[type[Exception], ...] = (RedisConnectionError,)
-    if config.retry_on_timeout:
-        errors += (RedisTimeoutError, socket.timeout)
-    retry = Retry(_backoff(config), config.retries, supported_errors=errors)
-    kwargs = _pool_kwargs(config, retry)
+    """Standalone or sentinel: a thread-safe client over its own blocking pool, which its
+    ``close()`` closes."""
+    kwargs = _pool_kwargs(config, _sync_retry(config))
+    if config.mode == "sentinel":
+        sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            _addresses(config.sentinels), sentinel_kwargs=_sentinel_kwargs(config)
+        )
+        master = sentinel.master_for(  # type: ignore[no-untyped-call]
+            config.service_name, connection_pool_class=BlockingSentinelPool, **kwargs
+        )
+        return cast(redis.Redis, master)
     if uses_tls(config):
         kwargs["connection_class"] = redis.SSLConnection
     pool_class = redis.BlockingConnectionPool
@@ -51,16 +117,20 @@ def build_sync_client(config: RedisCacheConfig) -> redis.Redis:
 
 
 def build_async_client(config: RedisCacheConfig) -> redis.asyncio.Redis:
-    """An asyncio client over its own blocking pool, usable on one event loop only.
+    """Standalone or sentinel: an asyncio client over its own blocking pool, for one event loop.
 
     redis.asyncio connections and the pool's ``asyncio.Condition`` bind to the loop that first uses
     them, so the provider builds one of these per event loop (see ``loop_clients``).
     """
-    errors: tuple[type[redis.RedisError], ...] = (RedisConnectionError,)
-    if config.retry_on_timeout:
-        errors += (RedisTimeoutError,)
-    retry = AsyncRetry(_backoff(config), config.retries, supported_errors=errors)
-    kwargs = _pool_kwargs(config, retry)
+    kwargs = _pool_kwargs(config, _async_retry(config))
+    if config.mode == "sentinel":
+        sentinel = redis.asyncio.sentinel.Sentinel(  # type: ignore[no-untyped-call]
+            _addresses(config.sentinels), sentinel_kwargs=_sentinel_kwargs(config)
+        )
+        master = sentinel.master_for(
+            config.service_name or "", connection_pool_class=AsyncBlockingSentinelPool, **kwargs
+        )
+        return cast(redis.asyncio.Redis, master)
     if uses_tls(config):
         kwargs["connection_class"] = redis.asyncio.SSLConnection
     pool_class = redis.asyncio.BlockingConnectionPool
@@ -68,8 +138,57 @@ def build_async_client(config: RedisCacheConfig) -> redis.asyncio.Redis:
     return redis.asyncio.Redis.from_pool(pool)
 
 
-def pool_usage(pool: redis.ConnectionPool | redis.asyncio.ConnectionPool) -> tuple[int, int]:
-    """``(connections in use, idle connections)`` of a sync or async pool."""
+def build_cluster_client(config: RedisCacheConfig) -> ClusterClient:
+    """Cluster: redis-py's ``RedisCluster``, built (and the cluster discovered) on first use."""
+    pool = config.connection_pool
+    return ClusterClient(
+        partial(_sync_cluster, config, _sync_retry(config)), pool.max_connections, pool.timeout
+    )
+
+
+def build_async_cluster_client(config: RedisCacheConfig) -> AsyncClusterClient:
+    """Cluster: redis.asyncio's ``RedisCluster``, which discovers the cluster on its first command."""
+    addresses, kwargs = _cluster_kwargs(config)
+    nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in addresses]
+    cluster = redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, retry=_async_retry(config), **kwargs)
+    return AsyncClusterClient(cluster, config.connection_pool.max_connections, config.connection_pool.timeout)
+
+
+def _sync_retry(config: RedisCacheConfig) -> Retry:
+    errors: tuple[type[Exception], ...] = (RedisConnectionError,)
+    if config.retry_on_timeout:
+        errors += (RedisTimeoutError, socket.timeout)
+    return Retry(_backoff(config), config.retries, supported_errors=errors)
+
+
+def _async_retry(config: RedisCacheConfig) -> AsyncRetry:
+    errors: tuple[type[redis.RedisError], ...] = (RedisConnectionError,)
+    if config.retry_on_timeout:
+        errors += (RedisTimeoutError,)
+    return AsyncRetry(_backoff(config), config.retries, supported_errors=errors)
+
+
+def database(config: RedisCacheConfig) -> int:
+    """The database number the provider uses: the URL's when it names one, else ``db``."""
+    if config.url and config.mode == "standalone":
+        return int(parse_url(config.url).get("db", 0))  # type: ignore[no-untyped-call]
+    return config.db
+
+
+def pool_usage(client: SyncClient | AsyncClient) -> tuple[int, int]:
+    """``(connections in use, idle connections)`` of a client's pool, or of all its node pools."""
+    if isinstance(client, AsyncClusterClient):
+        return client.connection_counts()
+    if isinstance(client, ClusterClient):
+        used = idle = 0
+        for pool in client.node_pools():
+            node_used, node_idle = _pool_counts(pool)
+            used, idle = used + node_used, idle + node_idle
+        return used, idle
+    return _pool_counts(client.connection_pool)
+
+
+def _pool_counts(pool: redis.ConnectionPool | redis.asyncio.ConnectionPool) -> tuple[int, int]:
     counts = {attrs.get(DB_CLIENT_CONNECTION_STATE): count for count, attrs in pool.get_connection_count()}
     return counts.get("used", 0), counts.get("idle", 0)
 
@@ -91,13 +210,74 @@ def _pool_kwargs(config: RedisCacheConfig, retry: Retry | AsyncRetry) -> dict[st
         "health_check_interval": config.health_check_interval,
     }
     if not config.url:  # a URL carries its own host, port, db and credentials, and wins over these
-        kwargs.update(host=config.host, port=config.port, db=config.db)
-        kwargs.update(username=config.username, password=config.password)
+        kwargs.update(db=config.db, username=config.username, password=config.password)
+        if config.mode == "standalone":  # a sentinel-managed pool asks the sentinels where to connect
+            kwargs.update(host=config.host, port=config.port)
     if uses_tls(config):
-        kwargs.update(
-            ssl_ca_certs=config.ssl_ca_certs,
-            ssl_certfile=config.ssl_certfile,
-            ssl_keyfile=config.ssl_keyfile,
-            ssl_cert_reqs=config.ssl_cert_reqs,
-        )
+        kwargs.update(_tls_kwargs(config))
+        if config.mode == "sentinel":  # picks SentinelManagedSSLConnection
+            kwargs["ssl"] = True
     return kwargs
+
+
+def _tls_kwargs(config: RedisCacheConfig) -> dict[str, Any]:
+    return {
+        "ssl_ca_certs": config.ssl_ca_certs,
+        "ssl_certfile": config.ssl_certfile,
+        "ssl_keyfile": config.ssl_keyfile,
+        "ssl_cert_reqs": config.ssl_cert_reqs,
+    }
+
+
+def _addresses(texts: tuple[str, ...]) -> list[tuple[str, int]]:
+    return [parse_address(text) for text in texts]
+
+
+def _sentinel_kwargs(config: RedisCacheConfig) -> dict[str, Any]:
+    """How to reach the sentinels: their own credentials, our timeouts and TLS setting.
+
+    No retries: redis-py asks each sentinel in turn and moves on at the first error, which bounds a
+    master lookup by (number of sentinels) x the timeouts.
+    """
+    kwargs: dict[str, Any] = {
+        "socket_timeout": config.socket_timeout,
+        "socket_connect_timeout": config.socket_connect_timeout,
+        "username": config.sentinel_username,
+        "password": config.sentinel_password,
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if uses_tls(config):
+        kwargs.update(ssl=True, **_tls_kwargs(config))
+    return kwargs
+
+
+def _cluster_kwargs(config: RedisCacheConfig) -> tuple[list[tuple[str, int]], dict[str, Any]]:
+    """The startup nodes and the other arguments (but ``retry``) of a sync or async ``RedisCluster``.
+
+    Nodes come from ``startup_nodes``, else from the node ``url`` names (with its credentials).
+    """
+    username, password = config.username, config.password
+    if config.startup_nodes:
+        addresses = _addresses(config.startup_nodes)
+    else:
+        assert config.url is not None  # checked by the config: cluster needs startup_nodes or url
+        parts = parse_url(config.url)  # type: ignore[no-untyped-call]
+        addresses = [(parts["host"], parts.get("port", 6379))]
+        username, password = parts.get("username", username), parts.get("password", password)
+    kwargs: dict[str, Any] = {
+        "max_connections": config.connection_pool.max_connections,
+        "socket_timeout": config.socket_timeout,
+        "socket_connect_timeout": config.socket_connect_timeout,
+        "username": username,
+        "password": password,
+    }
+    if uses_tls(config):
+        kwargs.update(ssl=True, **_tls_kwargs(config))
+    return addresses, kwargs
+
+
+def _sync_cluster(config: RedisCacheConfig, retry: Retry) -> redis.cluster.RedisCluster:
+    """redis-py's sync cluster client; building it discovers the cluster (round trips)."""
+    addresses, kwargs = _cluster_kwargs(config)
+    nodes = [redis.cluster.ClusterNode(host, port) for host, port in addresses]  # type: ignore[no-untyped-call]
+    return redis.cluster.RedisCluster(startup_nodes=nodes, retry=retry, **kwargs)

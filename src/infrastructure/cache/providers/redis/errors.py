@@ -7,31 +7,40 @@ original stays available as ``__cause__`` for debugging.
 
 from __future__ import annotations
 
+import ssl
+
 from redis import exceptions as redis_errors
 
-from src.interfaces.llm.cache import CacheError, CacheUnavailableError
+from src.interfaces.llm.cache import CacheAccessError, CacheError, CacheUnavailableError
 
 #: What a round trip to Redis may raise. ``OSError`` covers socket and TLS errors redis-py lets
 #: through, and ``TimeoutError`` (which ``asyncio.TimeoutError`` is, on Python 3.11).
 BACKEND_ERRORS: tuple[type[Exception], ...] = (redis_errors.RedisError, OSError)
 
-# The server refused us for who we are: as unusable as an unreachable server, and retrying soon
-# will not help, so it is reported as unavailable rather than as a bad command.
+# The server refused us for who we are (wrong password, unknown user, ACL denial of a command or
+# key): retrying will not help and a fallback would hide the misconfiguration, so these are
+# access errors, never "unavailable". NoPermissionError is a ResponseError: checked before it.
 _AUTH_ERRORS = (
     redis_errors.AuthenticationError,
     redis_errors.AuthorizationError,
     redis_errors.AuthenticationWrongNumberOfArgsError,
+    redis_errors.NoPermissionError,
 )
 
 # redis-py's blocking pools raise a plain ConnectionError with this text when no connection frees
 # up within the pool timeout; the text is the only thing that tells it apart from a refused connect.
 _POOL_EXHAUSTED_TEXT = "No connection available"
 
+_ACCESS_KINDS = ("auth", "tls")
+_UNAVAILABLE_KINDS = ("pool_exhausted", "timeout", "connection")
+
 
 def error_kind(exc: BaseException) -> str:
     """Short label of a backend failure, used as the key of ``get_stats()['errors_by_kind']``."""
     if isinstance(exc, _AUTH_ERRORS):
         return "auth"
+    if _tls_refusal(exc):
+        return "tls"
     if isinstance(exc, redis_errors.MaxConnectionsError) or _POOL_EXHAUSTED_TEXT in str(exc):
         return "pool_exhausted"
     if isinstance(exc, redis_errors.TimeoutError | TimeoutError):
@@ -46,13 +55,36 @@ def error_kind(exc: BaseException) -> str:
 def translate(exc: BaseException, operation: str, server: str) -> CacheError:
     """The agent-cache error for ``exc``; raise it ``from exc``.
 
-    Unreachable, timed out, pool exhausted or refused credentials: :class:`CacheUnavailableError`.
-    Anything else (an error reply such as ``OOM`` or ``READONLY``, a protocol error):
-    :class:`CacheError`. ``server`` must already be free of secrets; redis-py's messages carry
-    host and port but never the password.
+    Refused credentials, ACL denials and TLS certificate failures: :class:`CacheAccessError`.
+    Unreachable, timed out or pool exhausted: :class:`CacheUnavailableError`. Anything else (an
+    error reply such as ``OOM`` or ``READONLY``, a protocol error): :class:`CacheError`. ``server``
+    must already be free of secrets; redis-py's messages carry host and port but never the password.
     """
     kind = error_kind(exc)
     message = f"redis {operation} failed on {server} ({kind}): {exc}"
-    if kind in ("auth", "pool_exhausted", "timeout", "connection"):
+    if kind in _ACCESS_KINDS:
+        return CacheAccessError(message)
+    if kind in _UNAVAILABLE_KINDS:
         return CacheUnavailableError(message)
     return CacheError(message)
+
+
+def _tls_refusal(exc: BaseException) -> bool:
+    """True if the TLS handshake failed on a certificate, ours or the server's.
+
+    redis-py wraps the ``ssl`` error in a ConnectionError and keeps it only as ``__context__``.
+    We do not trust the server: ``SSLCertVerificationError`` (unknown CA, wrong host name,
+    expired). The server does not accept us: it sent a TLS alert (``..._ALERT_UNKNOWN_CA``,
+    ``..._ALERT_CERTIFICATE_REQUIRED``, ``..._ALERT_HANDSHAKE_FAILURE``). A bare EOF is not counted:
+    it is also what a crashed server looks like (see README, "Faults, bad input and security").
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return True
+        if isinstance(cause, ssl.SSLError) and "ALERT" in (cause.reason or ""):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False

@@ -2,15 +2,18 @@
 
 The sweeps page through the namespace with ``SCAN MATCH <escaped prefix>* COUNT 500``: never
 ``KEYS`` (which blocks the server for the whole keyspace) and never ``FLUSHDB`` (which would wipe
-every other tenant of the database). Callers translate the redis errors they raise.
+every other tenant of the database). On a Redis Cluster they sweep every primary, one after the
+other. Callers translate the redis errors they raise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import cast
 
-import redis
-import redis.asyncio
+from src.infrastructure.cache.config.cache_config import RedisCacheConfig
+from src.infrastructure.cache.providers.redis.client_factory import AsyncClient, SyncClient
+from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterClient, ClusterClient
 
 #: Keys asked per SCAN page; each page is removed with one UNLINK. Small enough that no single
 #: command holds the server for long, large enough to need few round trips.
@@ -19,6 +22,20 @@ SCAN_COUNT = 500
 # The characters Redis glob patterns give a meaning to. Escaping them matters: the prefix "t*" must
 # not sweep up the keys of a provider whose prefix is "t1".
 _GLOB_SPECIALS = frozenset("*?[]\\")
+
+
+def namespace_prefix(config: RedisCacheConfig) -> str:
+    """The prefix of every key: ``key_prefix``, or with ``hash_tag`` that prefix as one hash tag.
+
+    Redis Cluster hashes only what lies between the first ``{`` and the next ``}``, so
+    ``{agent:cache}:`` puts every key of the namespace in the same slot. The trailing delimiter
+    stays outside the braces: ``agent:cache:`` becomes ``{agent:cache}:``.
+    """
+    prefix = config.key_prefix
+    if not config.hash_tag:
+        return prefix
+    body, delimiter = (prefix[:-1], ":") if prefix.endswith(":") else (prefix, "")
+    return f"{{{body}}}{delimiter}"
 
 
 def escape_glob(text: str) -> str:
@@ -45,46 +62,56 @@ class KeySpace:
         prefix = self._prefix
         return [prefix + key.encode() for key in keys]
 
-    def remove_all(self, client: redis.Redis) -> int:
+    def remove_all(self, client: SyncClient) -> int:
         """UNLINK every key of the namespace, page by page; return how many were removed.
 
         The count is exact: a key SCAN returns twice is unlinked once, as UNLINK counts only keys
-        it removed.
+        it removed. On a cluster every primary is swept, and each page's UNLINK is split by slot.
         """
-        removed, cursor = 0, 0
-        while True:
-            cursor, names = client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
-            if names:
-                removed += client.unlink(*names)
-            if not cursor:
-                return removed
+        return sum(client.unlink(*names) for names in self._pages(client) if names)
 
-    async def remove_all_async(self, client: redis.asyncio.Redis) -> int:
+    async def remove_all_async(self, client: AsyncClient) -> int:
         """Async twin of :meth:`remove_all`."""
-        removed, cursor = 0, 0
-        while True:
-            cursor, names = await client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
+        removed = 0
+        async for names in self._pages_async(client):
             if names:
                 removed += await client.unlink(*names)
-            if not cursor:
-                return removed
+        return removed
 
-    def count(self, client: redis.Redis) -> int:
+    def count(self, client: SyncClient) -> int:
         """The number of keys in the namespace: O(n) time and memory, meant for diagnostics."""
-        seen: set[bytes | str] = set()  # SCAN may return a key twice while the server resizes its table
-        cursor = 0
-        while True:
-            cursor, names = client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
+        seen: set[bytes] = set()  # SCAN may return a key twice while the server resizes its table
+        for names in self._pages(client):
             seen.update(names)
-            if not cursor:
-                return len(seen)
+        return len(seen)
 
-    async def count_async(self, client: redis.asyncio.Redis) -> int:
+    async def count_async(self, client: AsyncClient) -> int:
         """Async twin of :meth:`count`."""
-        seen: set[bytes | str] = set()
+        seen: set[bytes] = set()
+        async for names in self._pages_async(client):
+            seen.update(names)
+        return len(seen)
+
+    def _pages(self, client: SyncClient) -> Iterator[list[bytes]]:
+        """Pages of key names under the prefix: from the server, or from every cluster primary."""
+        if isinstance(client, ClusterClient):
+            yield from client.scan_pages(self.pattern, SCAN_COUNT)
+            return
         cursor = 0
         while True:
-            cursor, names = await client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
-            seen.update(names)
+            cursor, page = client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
+            yield cast(list[bytes], page)  # bytes: the clients never decode replies
             if not cursor:
-                return len(seen)
+                return
+
+    async def _pages_async(self, client: AsyncClient) -> AsyncIterator[list[bytes]]:
+        if isinstance(client, AsyncClusterClient):
+            async for names in client.scan_pages(self.pattern, SCAN_COUNT):
+                yield names
+            return
+        cursor = 0
+        while True:
+            cursor, page = await client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
+            yield cast(list[bytes], page)  # bytes: the clients never decode replies
+            if not cursor:
+                return

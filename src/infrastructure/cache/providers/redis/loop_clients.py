@@ -21,23 +21,23 @@ import logging
 import threading
 from collections.abc import AsyncGenerator, Callable
 
-import redis.asyncio
-
-from src.infrastructure.cache.providers.redis.client_factory import pool_usage
+from src.infrastructure.cache.providers.redis.client_factory import AsyncClient, pool_usage
+from src.infrastructure.cache.providers.redis.coalescing import Coalescer
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS
 
 logger = logging.getLogger(__name__)
 
 
 class _LoopClient:
-    __slots__ = ("client", "closer")
+    __slots__ = ("client", "closer", "coalescer")
 
-    def __init__(self, client: redis.asyncio.Redis) -> None:
+    def __init__(self, client: AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
         self.client = client
         self.closer = _close_with_loop(client)
+        self.coalescer = Coalescer(client, loop)
 
 
-async def _close_with_loop(client: redis.asyncio.Redis) -> AsyncGenerator[None, None]:
+async def _close_with_loop(client: AsyncClient) -> AsyncGenerator[None, None]:
     """Suspended until its loop shuts down (or ``aclose()`` is called), then closes ``client``."""
     try:
         yield
@@ -55,17 +55,24 @@ async def _close(entry: _LoopClient) -> None:
 class LoopClients:
     """The async clients of one provider, by event loop. Safe to use from many threads and loops."""
 
-    def __init__(self, factory: Callable[[], redis.asyncio.Redis]) -> None:
+    def __init__(self, factory: Callable[[], AsyncClient]) -> None:
         self._factory = factory
         self._lock = threading.Lock()  # taken only to add or remove a loop, never on the hot path
         self._by_loop: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
 
-    async def current(self) -> redis.asyncio.Redis:
+    async def current(self) -> AsyncClient:
         """The client of the running loop, built on the loop's first call."""
         entry = self._by_loop.get(asyncio.get_running_loop())
         if entry is None:
             entry = await self._open()
         return entry.client
+
+    async def coalescer(self) -> Coalescer:
+        """The running loop's :class:`Coalescer`, over the same client as :meth:`current`."""
+        entry = self._by_loop.get(asyncio.get_running_loop())
+        if entry is None:
+            entry = await self._open()
+        return entry.coalescer
 
     async def _open(self) -> _LoopClient:
         loop = asyncio.get_running_loop()
@@ -75,7 +82,7 @@ class LoopClients:
                 return entry
             for other in [other for other in self._by_loop if other.is_closed()]:
                 del self._by_loop[other]
-            entry = self._by_loop[loop] = _LoopClient(self._factory())
+            entry = self._by_loop[loop] = _LoopClient(self._factory(), loop)
         # The first step registers the generator with this loop (for shutdown_asyncgens) and stops
         # at its ``yield`` without suspending: the client is usable as soon as this returns.
         await anext(entry.closer)
@@ -115,6 +122,6 @@ class LoopClients:
         loops = in_use = idle = 0
         for loop, entry in list(self._by_loop.items()):
             if not loop.is_closed():
-                used, free = pool_usage(entry.client.connection_pool)
+                used, free = pool_usage(entry.client)
                 loops, in_use, idle = loops + 1, in_use + used, idle + free
         return loops, in_use, idle

@@ -6,31 +6,38 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from functools import partial
-from typing import Any, cast
+from typing import Any
 
 from redis.utils import HIREDIS_AVAILABLE
 
-from src.infrastructure.cache import serialization
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig
+from src.infrastructure.cache.providers.redis import topology
+from src.infrastructure.cache.providers.redis.batch_writes import BatchWriter
 from src.infrastructure.cache.providers.redis.client_factory import (
-    build_async_client,
-    build_sync_client,
+    async_client_for,
+    database,
     pool_usage,
     server_label,
+    sync_client_for,
 )
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS, error_kind, translate
-from src.infrastructure.cache.providers.redis.keyspace import KeySpace
+from src.infrastructure.cache.providers.redis.keyspace import KeySpace, namespace_prefix
 from src.infrastructure.cache.providers.redis.loop_clients import LoopClients
+from src.infrastructure.cache.providers.redis.payloads import PayloadCodec
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
-from src.interfaces.llm.cache import CacheError, CacheSerializationError, ICacheProvider
+from src.interfaces.llm.cache import CacheError, ICacheProvider
 
 logger = logging.getLogger(__name__)
 
-_MISSING = object()
-#: What redis-py declares a GET reply to be. With ``decode_responses`` off (always, here) it is
-#: ``bytes | None``; the declared type also allows ``str`` for clients that decode.
-_Reply = bytes | str | None
+
+_LONGEST_INT_TTL = 10**9
+
+
+def _milliseconds(seconds: float) -> int | None:
+    """``seconds`` as the ``PX`` of a SET, or None (no expiry) for 0."""
+    # round, not int(): 1.005 s is 1004.999... ms in binary floating point.
+    return max(1, round(seconds * 1000)) if seconds else None
 
 
 class RedisCacheProvider(ICacheProvider):
@@ -38,7 +45,13 @@ class RedisCacheProvider(ICacheProvider):
 
     Each entry is one Redis string holding the msgpack payload, written with its TTL in a single
     ``SET ... PX`` so a value never exists without its expiry. Batches are one round trip (MGET,
-    a non-transactional pipeline of SETs, UNLINK). Redis expires entries itself.
+    one script call of SETs - see ``batch_writes`` -, UNLINK). Redis expires entries itself.
+    Concurrent ``get_async``/``set_async`` calls of one event loop share those batch commands
+    (see ``coalescing``).
+
+    ``mode`` picks the client (``client_factory``): one server, the master Sentinel names, or a
+    Redis Cluster, where batches go slot by slot in one round trip per node (``cluster_client``)
+    and ``clear``/``get_size`` sweep every primary. The provider's code is the same for all three.
 
     Constructing the provider opens no connection: the pools dial on first use. Sync methods share
     one thread-safe blocking pool; async methods use one pool per event loop (see ``loop_clients``).
@@ -51,57 +64,28 @@ class RedisCacheProvider(ICacheProvider):
     def __init__(self, config: RedisCacheConfig) -> None:
         self.config = config
         self._stats = CacheStats()
-        self._keys = KeySpace(config.key_prefix)
+        self._keys = KeySpace(namespace_prefix(config))
         self._default_ttl = config.default_ttl
+        self._default_px = _milliseconds(resolve_ttl(None, config.default_ttl))
         self._server = server_label(config)
-        self._client = build_sync_client(config)
-        self._db = self._client.connection_pool.connection_kwargs.get("db", config.db)
-        self._loop_clients = LoopClients(partial(build_async_client, config))
+        self._client = sync_client_for(config)
+        self._writer = BatchWriter(self._client)
+        self._codec = PayloadCodec(self._keys, config.max_value_bytes, self._stats)
+        self._db = database(config)
+        self._loop_clients = LoopClients(partial(async_client_for, config))
 
     def __repr__(self) -> str:
         return f"RedisCacheProvider(server={self._server!r}, db={self._db}, key_prefix={self._keys.prefix!r})"
 
     # ---------------------------------------------------------------- helpers
 
-    def _encode(self, value: Any) -> bytes:
-        payload = serialization.dumps(value)
-        if len(payload) > self.config.max_value_bytes:
-            limit = self.config.max_value_bytes
-            raise CacheSerializationError(
-                f"value is {len(payload)} bytes serialized, over max_value_bytes={limit}"
-            )
-        return payload
-
     def _px(self, ttl: float | None) -> int | None:
         """The TTL in milliseconds for ``SET ... PX``, or None for no expiry."""
-        seconds = resolve_ttl(ttl, self._default_ttl)
-        # round, not int(): 1.005 s is 1004.999... ms in binary floating point.
-        return max(1, round(seconds * 1000)) if seconds else None
-
-    def _lookup(self, key: str, payload: _Reply, default: Any) -> Any:
-        if payload is not None:
-            value = self._decode(key, payload)
-            if value is not _MISSING:
-                self._stats.record_lookups(1, 0)
-                return value
-        self._stats.record_lookups(0, 1)
-        return default
-
-    def _found(self, keys: list[str], payloads: list[_Reply]) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for key, payload in zip(keys, payloads, strict=True):
-            if payload is not None and (value := self._decode(key, payload)) is not _MISSING:
-                found[key] = value
-        self._stats.record_lookups(len(found), len(keys) - len(found))
-        return found
-
-    def _decode(self, key: str, payload: bytes | str) -> Any:
-        try:
-            return serialization.loads(cast(bytes, payload))
-        except serialization.PayloadDecodeError as exc:  # written by another program: a miss
-            logger.warning("redis cache: undecodable value under key %r treated as a miss: %s", key, exc)
-            self._stats.record_error("decode")
-            return _MISSING
+        if ttl is None:
+            return self._default_px
+        if type(ttl) is int and 0 < ttl < _LONGEST_INT_TTL:  # whole seconds, the common case: exact
+            return ttl * 1000
+        return _milliseconds(resolve_ttl(ttl, self._default_ttl))
 
     def _failure(self, exc: Exception, operation: str) -> CacheError:
         self._stats.record_error(error_kind(exc))
@@ -115,11 +99,11 @@ class RedisCacheProvider(ICacheProvider):
             payload = self._client.get(name)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GET") from exc
-        return self._lookup(key, payload, default)
+        return self._codec.lookup(key, payload, default)
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         name = self._keys.name(check_key(key))
-        payload = self._encode(value)
+        payload = self._codec.encode(value)
         px = self._px(ttl)
         try:
             self._client.set(name, payload, px=px)
@@ -147,21 +131,18 @@ class RedisCacheProvider(ICacheProvider):
             payloads = self._client.mget(self._keys.names(wanted))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "MGET") from exc
-        return self._found(wanted, payloads)
+        return self._codec.found(wanted, payloads)
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         px = self._px(ttl)
-        items = [(self._keys.name(check_key(key)), self._encode(value)) for key, value in mapping.items()]
-        if not items:
+        names, payloads = self._codec.batch(mapping)
+        if not names:
             return
         try:
-            with self._client.pipeline(transaction=False) as pipe:
-                for name, payload in items:
-                    pipe.set(name, payload, px=px)
-                pipe.execute()
+            self._writer.write(names, payloads, [px] * len(names))
         except BACKEND_ERRORS as exc:
-            raise self._failure(exc, "SET pipeline") from exc
-        self._stats.record_sets(len(items))
+            raise self._failure(exc, "SET batch") from exc
+        self._stats.record_sets(len(names))
 
     def delete_many(self, keys: Iterable[str]) -> int:
         names = self._keys.names(check_keys(keys))
@@ -195,8 +176,9 @@ class RedisCacheProvider(ICacheProvider):
         return 0
 
     def get_stats(self) -> dict[str, Any]:
-        """Counters plus ``server`` (password masked), ``db``, ``key_prefix`` and pool occupancy."""
-        in_use, idle = pool_usage(self._client.connection_pool)
+        """Counters, ``server`` (password masked), ``db``, ``key_prefix``, pool occupancy, ``mode``,
+        and for a cluster or sentinel the ``topology`` as the servers report it now."""
+        in_use, idle = pool_usage(self._client)
         loops, async_in_use, async_idle = self._loop_clients.pool_usage()
         return {
             "provider": self.name,
@@ -211,10 +193,15 @@ class RedisCacheProvider(ICacheProvider):
                 "idle": idle,
             },
             "async_pools": {"event_loops": loops, "in_use": async_in_use, "idle": async_idle},
+            "mode": self.config.mode,
+            **topology.describe(self._client, self.config, self._server),
         }
 
     def health(self) -> dict[str, Any]:
-        """PING now, within the configured timeouts; an unreachable server is ``healthy: False``."""
+        """PING now, within the configured timeouts; an unreachable server is ``healthy: False``.
+
+        A cluster or sentinel setup adds its ``topology``; a cluster whose state is not ``ok``
+        (a slot without a primary) is not healthy."""
         started = time.perf_counter()
         try:
             self._client.ping()
@@ -222,7 +209,11 @@ class RedisCacheProvider(ICacheProvider):
             healthy, detail = False, str(translate(exc, "PING", self._server))
         else:
             healthy, detail = True, f"PONG in {(time.perf_counter() - started) * 1000:.1f} ms"
-        return {"provider": self.name, "healthy": healthy, "detail": detail, "server": self._server}
+        report = {"provider": self.name, "healthy": healthy, "detail": detail, "server": self._server}
+        if healthy and self.config.mode != "standalone":
+            report.update(topology.describe(self._client, self.config, self._server))
+            report["healthy"] = topology.serving(report)
+        return report
 
     def close(self) -> None:
         """Close the sync pool, and the async pools that can be closed without awaiting.
@@ -237,20 +228,20 @@ class RedisCacheProvider(ICacheProvider):
 
     async def get_async(self, key: str, default: Any = None) -> Any:
         name = self._keys.name(check_key(key))
-        client = await self._loop_clients.current()
+        coalescer = await self._loop_clients.coalescer()
         try:
-            payload = await client.get(name)
+            payload = await coalescer.get(name)  # a GET, or part of an MGET with concurrent calls
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GET") from exc
-        return self._lookup(key, payload, default)
+        return self._codec.lookup(key, payload, default)
 
     async def set_async(self, key: str, value: Any, ttl: float | None = None) -> None:
         name = self._keys.name(check_key(key))
-        payload = self._encode(value)
+        payload = self._codec.encode(value)
         px = self._px(ttl)
-        client = await self._loop_clients.current()
+        coalescer = await self._loop_clients.coalescer()
         try:
-            await client.set(name, payload, px=px)
+            await coalescer.set(name, payload, px)  # a SET, or part of one batch with concurrent calls
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "SET") from exc
         self._stats.record_sets()
@@ -275,22 +266,19 @@ class RedisCacheProvider(ICacheProvider):
             payloads = await client.mget(self._keys.names(wanted))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "MGET") from exc
-        return self._found(wanted, payloads)
+        return self._codec.found(wanted, payloads)
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         px = self._px(ttl)
-        items = [(self._keys.name(check_key(key)), self._encode(value)) for key, value in mapping.items()]
-        if not items:
+        names, payloads = self._codec.batch(mapping)
+        if not names:
             return
-        client = await self._loop_clients.current()
+        coalescer = await self._loop_clients.coalescer()
         try:
-            async with client.pipeline(transaction=False) as pipe:
-                for name, payload in items:
-                    pipe.set(name, payload, px=px)
-                await pipe.execute()
+            await coalescer.writer.write(names, payloads, [px] * len(names))
         except BACKEND_ERRORS as exc:
-            raise self._failure(exc, "SET pipeline") from exc
-        self._stats.record_sets(len(items))
+            raise self._failure(exc, "SET batch") from exc
+        self._stats.record_sets(len(names))
 
     async def delete_many_async(self, keys: Iterable[str]) -> int:
         names = self._keys.names(check_keys(keys))

@@ -1,0 +1,146 @@
+"""Coalescing the GETs and SETs that concurrent tasks of one event loop issue at the same moment.
+
+With many tasks on a loop, each ``get_async`` as its own GET pays a full redis.asyncio command
+(pool checkout, a ``wait_for`` task around the send, a timeout around the read, release): ~50 µs of
+client CPU, the real limit of async throughput. Here the GETs issued in one loop iteration leave as
+one ``MGET`` and the SETs as one script call (``batch_writes``): one command per batch, whatever
+its size, while each caller still gets its own reply, its own errors and its own stats.
+
+How a batch forms: the first caller of an iteration becomes the batch's leader and yields once
+(``asyncio.sleep(0)``), so that every task already ready in this iteration can join. Alone, the
+leader sends a plain GET/SET itself (a single caller pays one extra loop iteration, ~2 µs).
+Otherwise the batch runs as a task of its own and every caller, the leader included, awaits its
+future: cancelling a caller cancels only its wait, never its neighbours' command.
+
+Every wait stays bounded: a caller waits for one command, bounded by the client's socket timeout,
+retries and pool timeout exactly as its own GET would be. The per-command timeout wrapping of
+redis.asyncio is kept, and paid once per batch instead of once per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+from src.infrastructure.cache.providers.redis.batch_writes import AsyncBatchWriter, Entry
+
+logger = logging.getLogger(__name__)
+
+#: Most callers in one batch; beyond, the next caller leads a new batch (sent concurrently).
+MAX_BATCH = 512
+
+_Reply = bytes | str | None
+_Get = tuple[bytes, "asyncio.Future[_Reply]"]
+_Set = tuple[Entry, "asyncio.Future[None]"]
+
+
+class Coalescer:
+    """Batches one event loop's concurrent GETs and SETs. Use it only on that loop."""
+
+    __slots__ = ("_client", "_gets", "_loop", "_running", "_sets", "writer")
+
+    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self._client = client
+        self._loop = loop
+        self.writer = AsyncBatchWriter(client)
+        self._gets: list[_Get] | None = None
+        self._sets: list[_Set] | None = None
+        self._running: set[asyncio.Task[None]] = set()  # strong references until each batch ends
+
+    async def get(self, name: bytes) -> _Reply:
+        """The reply of ``GET name``, possibly as part of an ``MGET`` shared with other tasks."""
+        future: asyncio.Future[_Reply] = self._loop.create_future()
+        batch = self._gets
+        if batch is not None and len(batch) < MAX_BATCH:
+            batch.append((name, future))
+            return await future
+        batch = self._gets = [(name, future)]  # callers keep their order in the batch
+        try:
+            await asyncio.sleep(0)  # every task ready in this iteration may join
+        except BaseException:  # the leader was cancelled: its followers still get their MGET
+            self._seal_gets(batch)
+            del batch[0]  # the leader's own command is dropped with it
+            if batch:
+                self._spawn(self._mget(batch))
+            raise
+        self._seal_gets(batch)
+        if len(batch) == 1:
+            reply: _Reply = await self._client.get(name)
+            return reply
+        self._spawn(self._mget(batch))
+        return await future
+
+    async def set(self, name: bytes, payload: bytes, px: int | None) -> None:
+        """``SET name payload PX px``, possibly as part of one script call shared with other tasks."""
+        future: asyncio.Future[None] = self._loop.create_future()
+        batch = self._sets
+        if batch is not None and len(batch) < MAX_BATCH:
+            batch.append(((name, payload, px), future))
+            return await future
+        batch = self._sets = [((name, payload, px), future)]
+        try:
+            await asyncio.sleep(0)
+        except BaseException:
+            self._seal_sets(batch)
+            del batch[0]  # the leader's own command is dropped with it
+            if batch:
+                self._spawn(self._write(batch))
+            raise
+        self._seal_sets(batch)
+        if len(batch) == 1:
+            await self._client.set(name, payload, px=px)
+            return None
+        self._spawn(self._write(batch))
+        return await future
+
+    def _seal_gets(self, batch: list[_Get]) -> None:
+        """No one joins ``batch`` any more (a newer batch may already be open: leave that one)."""
+        if self._gets is batch:
+            self._gets = None
+
+    def _seal_sets(self, batch: list[_Set]) -> None:
+        if self._sets is batch:
+            self._sets = None
+
+    def _spawn(self, batch: Coroutine[Any, Any, None]) -> None:
+        task = self._loop.create_task(batch)
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def _mget(self, batch: list[_Get]) -> None:
+        futures = [future for _, future in batch]
+        try:
+            replies = await self._client.mget([name for name, _ in batch])
+            for future, reply in zip(futures, replies, strict=True):
+                if not future.done():  # a caller cancelled meanwhile no longer waits
+                    future.set_result(reply)
+        except BaseException as exc:  # every caller gets the command's error, to translate as its own
+            _fail(futures, exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _write(self, batch: list[_Set]) -> None:
+        futures = [future for _, future in batch]
+        try:
+            names = [name for (name, _, _), _ in batch]
+            payloads = [payload for (_, payload, _), _ in batch]
+            await self.writer.write(names, payloads, [px for (_, _, px), _ in batch])
+            for future in futures:
+                if not future.done():
+                    future.set_result(None)
+        except BaseException as exc:
+            _fail(futures, exc)
+            if not isinstance(exc, Exception):
+                raise
+
+
+def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:
+    if isinstance(exc, asyncio.CancelledError):  # the loop is shutting down: release the waiters
+        for future in futures:
+            future.cancel()
+        return
+    for future in futures:
+        if not future.done():
+            future.set_exception(exc)

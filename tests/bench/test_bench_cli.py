@@ -1,0 +1,119 @@
+"""``agent-cache bench`` run as a user runs it, tiny: the output's shape, never its timings.
+
+Against the memory provider (no server at all), against the session's Redis (``--redis-url``: it
+must leave no key behind) and against a redis-server the benchmark starts and stops itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from src.benchmarks import BenchmarkOptions, run_benchmark, text_report
+from tests.redis_servers import RedisEndpoint
+
+SCRIPT = Path(sys.executable).parent / "agent-cache"
+TINY = ("--rounds", "2", "--ops", "40", "--tasks", "4", "--footprint-entries", "200", "--pin", "none")
+
+
+def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    clean = {key: value for key, value in os.environ.items() if not key.startswith("AGENT_CACHE_")}
+    return subprocess.run(
+        [str(SCRIPT), "bench", *args],
+        cwd=cwd,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def ratios_by_label(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {ratio["ratio"]: ratio for ratio in report["ratios"]}
+
+
+def test_memory_run_needs_no_server_and_prints_the_table_and_ratios(tmp_path: Path) -> None:
+    done = bench("--provider", "memory", *TINY, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "case / contender" in out
+    for case in ("memory: get", "memory: set", "memory, serialize_values: false: get"):
+        assert f"\n{case}\n" in out
+    assert "raw cachetools TTLCache + lock" in out
+    assert "raw cachetools TLRUCache + lock" in out
+    assert "memory: set: ours / raw-tlru, time per op" in out
+    assert "MB per 100k entries" in out
+    assert "command: agent-cache bench --provider memory" in out
+    assert "round 2/2 done" in done.stderr  # progress goes to stderr, not into the table
+
+
+def test_json_output_holds_every_figure_and_ratio(tmp_path: Path) -> None:
+    done = bench("--provider", "memory", *TINY, "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert {"settings", "machine", "results", "ratios", "memory_footprint", "notes"} <= set(report)
+    assert report["machine"]["nproc"] >= 1
+    assert report["machine"]["cpu_model"]
+    assert len(report["results"]) == 12
+    assert all(row["ops_per_second"] > 0 and row["cpu_us_per_op"] >= 0 for row in report["results"])
+    ratios = ratios_by_label(report)
+    assert len(ratios) == 8
+    assert all(ratio["median"] > 0 and ratio["target"] == "<= 1.5" for ratio in ratios.values())
+    assert report["memory_footprint"]["size_after_2x_writes"] == 200
+
+
+@pytest.mark.redis
+def test_redis_run_on_a_given_server_computes_the_ratios_and_leaves_no_key(
+    tmp_path: Path, redis_endpoint: RedisEndpoint
+) -> None:
+    raw = redis_endpoint.client()
+    try:
+        before = sorted(raw.scan_iter(match="bench:*"))
+        done = bench("--provider", "redis", *TINY, "--json", "--redis-url", redis_endpoint.url, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert sorted(raw.scan_iter(match="bench:*")) == before
+    finally:
+        raw.close()
+    report = json.loads(done.stdout)
+    cases = {row["case"] for row in report["results"]}
+    assert "redis get_async, 4 tasks" in cases
+    assert "redis set_many(100)" in cases
+    contenders = {row["contender"] for row in report["results"]}
+    assert {
+        "raw redis-py + hiredis",
+        "agent-cache redis (container)",
+        "agent-cache redis (bare provider)",
+    } <= contenders
+    assert "aiocache RedisCache, msgpack" in contenders
+    ratios = ratios_by_label(report)
+    assert ratios["redis get (sync): ours / raw, time per op"]["target"] == "<= 1.1"
+    assert ratios["redis get_async, 4 tasks: ours / peer, throughput"]["target"] == ">= 1.5"
+    assert ratios["redis get_many(100): ours / singles, throughput"]["target"] == ">= 10"
+    assert all(ratio["median"] > 0 for ratio in ratios.values())
+    assert report["settings"]["redis_server"]
+
+
+@pytest.mark.redis
+def test_redis_run_starts_and_stops_its_own_server(tmp_path: Path) -> None:
+    done = bench("--provider", "redis", *TINY, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "redis_at: started by the benchmark" in done.stdout
+    assert "started by the benchmark (pid" in done.stderr
+    pid = int(done.stderr.split("(pid ")[1].split(")")[0])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # stopped at the end
+
+
+def test_importable_for_scripts() -> None:
+    result = run_benchmark(
+        BenchmarkOptions(provider="memory", rounds=1, ops=20, pin="none", footprint_entries=0)
+    )
+    assert "memory: get" in text_report(result)
+    assert result.as_dict()["settings"]["command"].startswith("agent-cache bench --provider memory")
