@@ -26,6 +26,7 @@ from typing import Any, Literal, TypeVar
 
 from src.infrastructure.cache import serialization
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
+from src.infrastructure.cache.resilience.invalidations import PendingInvalidations
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
 from src.interfaces.llm.cache import CacheSerializationError, CacheUnavailableError, ICacheProvider
 
@@ -66,11 +67,9 @@ class ResilientCacheProvider(ICacheProvider):
         self.fallback = fallback if on_error == "fallback" else None
         self.on_error = on_error
         self.breaker = breaker
-        self._max_pending = max_pending_invalidations
         self._max_value_bytes = max_value_bytes
         self._lock = threading.Lock()  # guards the invalidation record and closing the circuit
-        self._pending: set[str] = set()
-        self._pending_clear = False
+        self._pending = PendingInvalidations(max_pending_invalidations)
         self._degraded_calls = 0
         self._invalidations_replayed = 0
 
@@ -79,12 +78,14 @@ class ResilientCacheProvider(ICacheProvider):
 
     # ---------------------------------------------------------------- routing
 
-    def _primary_available(self) -> bool:
-        return self.breaker.closed or (self.breaker.try_begin_probe() and self._recover())
+    # Every method asks ``self.breaker.closed or self._probe()``: on the healthy path that is one
+    # attribute read, with no call and (in async methods) no coroutine to create.
 
-    async def _primary_available_async(self) -> bool:
-        if self.breaker.closed:
-            return True
+    def _probe(self) -> bool:
+        """While the circuit is open: True if this caller won the probe and the backend recovered."""
+        return self.breaker.try_begin_probe() and self._recover()
+
+    async def _probe_async(self) -> bool:
         # The probe replays invalidations with the sync client, in a thread, off the event loop.
         return self.breaker.try_begin_probe() and await asyncio.to_thread(self._recover)
 
@@ -99,7 +100,7 @@ class ResilientCacheProvider(ICacheProvider):
         """
         if keys or clear:
             with self._lock:
-                self._mark_invalidated(keys, clear)
+                self._pending.mark(keys, clear)
             opened = self.breaker.trip()
         else:
             opened = self.breaker.record_failure()
@@ -124,21 +125,6 @@ class ResilientCacheProvider(ICacheProvider):
             self.breaker.open_interval,
         )
 
-    def _mark_invalidated(self, keys: Iterable[str], clear: bool = False) -> None:
-        """Remember what the backend must forget before it serves again. Call with ``_lock`` held.
-
-        Beyond ``max_pending_invalidations`` keys (counted after adding these, so one big batch
-        cannot overshoot the bound) the record becomes one clear of the namespace.
-        """
-        if self._pending_clear:
-            return
-        if not clear:
-            self._pending.update(keys)
-            if len(self._pending) <= self._max_pending:
-                return
-        self._pending_clear = True
-        self._pending.clear()
-
     def _recover(self) -> bool:
         """The probe: replay invalidations on the primary, then close the circuit. True if it did."""
         replayed = 0
@@ -148,8 +134,7 @@ class ResilientCacheProvider(ICacheProvider):
                 raise CacheUnavailableError(f"health check failed: {report.get('detail')}")
             while True:
                 with self._lock:
-                    keys, clear = list(self._pending), self._pending_clear
-                    self._pending, self._pending_clear = set(), False
+                    keys, clear = self._pending.take()
                     if not keys and not clear:
                         self.breaker.end_probe(recovered=True)  # under the lock: no write slips in between
                         if self.fallback is not None:
@@ -165,7 +150,7 @@ class ResilientCacheProvider(ICacheProvider):
                     replayed += len(keys) + clear
                 except BaseException:
                     with self._lock:
-                        self._mark_invalidated(keys, clear)  # keep them for the next probe
+                        self._pending.mark(keys, clear)  # keep them for the next probe
                     raise
         except CacheUnavailableError as exc:
             self.breaker.end_probe(recovered=False)
@@ -203,7 +188,7 @@ class ResilientCacheProvider(ICacheProvider):
         with self._lock:
             self._degraded_calls += 1
             if not self.breaker.closed:
-                self._mark_invalidated(keys, clear)
+                self._pending.mark(keys, clear)
                 return self._write_fallback(write)
         # The probe closed the circuit while this call was on its way here: had it been marked,
         # the write would be lost until the next outage, so it goes to the backend after all.
@@ -237,7 +222,7 @@ class ResilientCacheProvider(ICacheProvider):
     # ---------------------------------------------------------------- reads
 
     def get(self, key: str, default: Any = None) -> Any:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 value = self.primary.get(key, default)
                 self.breaker.record_success()
@@ -247,7 +232,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_read(lambda cache: cache.get(key, default), _validated(key, default))
 
     def exists(self, key: str) -> bool:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 return self.primary.exists(key)
             except CacheUnavailableError as exc:
@@ -256,7 +241,7 @@ class ResilientCacheProvider(ICacheProvider):
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 return self.primary.get_many(wanted)
             except CacheUnavailableError as exc:
@@ -264,7 +249,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_read(lambda cache: cache.get_many(wanted), {})
 
     def get_size(self) -> int:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 return self.primary.get_size()
             except CacheUnavailableError as exc:
@@ -272,7 +257,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_read(lambda cache: cache.get_size(), 0)
 
     def cleanup_expired(self) -> int:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 return self.primary.cleanup_expired()
             except CacheUnavailableError as exc:
@@ -282,7 +267,7 @@ class ResilientCacheProvider(ICacheProvider):
     # ---------------------------------------------------------------- writes
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 self.primary.set(key, value, ttl)
                 self.breaker.record_success()
@@ -292,7 +277,7 @@ class ResilientCacheProvider(ICacheProvider):
         self._degraded_write([check_key(key)], lambda cache: cache.set(key, value, ttl), (value,), ttl)
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 self.primary.set_many(mapping, ttl)
                 return
@@ -302,7 +287,7 @@ class ResilientCacheProvider(ICacheProvider):
         self._degraded_write(keys, lambda cache: cache.set_many(mapping, ttl), mapping.values(), ttl)
 
     def delete(self, key: str) -> bool:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 return self.primary.delete(key)
             except CacheUnavailableError as exc:
@@ -311,7 +296,7 @@ class ResilientCacheProvider(ICacheProvider):
 
     def delete_many(self, keys: Iterable[str]) -> int:
         doomed = check_keys(keys)
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 return self.primary.delete_many(doomed)
             except CacheUnavailableError as exc:
@@ -319,7 +304,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_write(doomed, lambda cache: cache.delete_many(doomed)) or 0
 
     def clear(self) -> int:
-        if self._primary_available():
+        if self.breaker.closed or self._probe():
             try:
                 return self.primary.clear()
             except CacheUnavailableError as exc:
@@ -329,7 +314,7 @@ class ResilientCacheProvider(ICacheProvider):
     # ---------------------------------------------------------------- async twins
 
     async def get_async(self, key: str, default: Any = None) -> Any:
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 value = await self.primary.get_async(key, default)
                 self.breaker.record_success()
@@ -339,7 +324,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_read(lambda cache: cache.get(key, default), _validated(key, default))
 
     async def exists_async(self, key: str) -> bool:
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 return await self.primary.exists_async(key)
             except CacheUnavailableError as exc:
@@ -348,7 +333,7 @@ class ResilientCacheProvider(ICacheProvider):
 
     async def get_many_async(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 return await self.primary.get_many_async(wanted)
             except CacheUnavailableError as exc:
@@ -356,7 +341,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_read(lambda cache: cache.get_many(wanted), {})
 
     async def get_size_async(self) -> int:
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 return await self.primary.get_size_async()
             except CacheUnavailableError as exc:
@@ -364,7 +349,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_read(lambda cache: cache.get_size(), 0)
 
     async def set_async(self, key: str, value: Any, ttl: float | None = None) -> None:
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 await self.primary.set_async(key, value, ttl)
                 self.breaker.record_success()
@@ -374,7 +359,7 @@ class ResilientCacheProvider(ICacheProvider):
         self._degraded_write([check_key(key)], lambda cache: cache.set(key, value, ttl), (value,), ttl)
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 await self.primary.set_many_async(mapping, ttl)
                 return
@@ -384,7 +369,7 @@ class ResilientCacheProvider(ICacheProvider):
         self._degraded_write(keys, lambda cache: cache.set_many(mapping, ttl), mapping.values(), ttl)
 
     async def delete_async(self, key: str) -> bool:
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 return await self.primary.delete_async(key)
             except CacheUnavailableError as exc:
@@ -393,7 +378,7 @@ class ResilientCacheProvider(ICacheProvider):
 
     async def delete_many_async(self, keys: Iterable[str]) -> int:
         doomed = check_keys(keys)
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 return await self.primary.delete_many_async(doomed)
             except CacheUnavailableError as exc:
@@ -401,7 +386,7 @@ class ResilientCacheProvider(ICacheProvider):
         return self._degraded_write(doomed, lambda cache: cache.delete_many(doomed)) or 0
 
     async def clear_async(self) -> int:
-        if await self._primary_available_async():
+        if self.breaker.closed or await self._probe_async():
             try:
                 return await self.primary.clear_async()
             except CacheUnavailableError as exc:
@@ -413,7 +398,7 @@ class ResilientCacheProvider(ICacheProvider):
     def get_stats(self) -> dict[str, Any]:
         stats = self.primary.get_stats()
         with self._lock:
-            pending = "all (clear)" if self._pending_clear else len(self._pending)
+            pending = self._pending.describe()
         stats["resilience"] = {
             "on_error": self.on_error,
             "circuit": self.breaker.snapshot(),
