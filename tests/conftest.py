@@ -118,18 +118,7 @@ def make_redis_provider(
     redis_endpoint: RedisEndpoint, clock: TestClock
 ) -> Iterator[Callable[..., RedisCacheProvider]]:
     """Builds Redis providers, each under its own fresh key prefix; clears and closes them at teardown."""
-    clock.sleeps = True  # Redis expires entries on the server's clock: TTL tests really wait
-    built: list[RedisCacheProvider] = []
-
-    def make(**settings: Any) -> RedisCacheProvider:
-        config = redis_endpoint.config(**{"key_prefix": unique_prefix(), "default_ttl": 60, **settings})
-        built.append(RedisCacheProvider(config))
-        return built[-1]
-
-    yield make
-    for provider in built:
-        provider.clear()
-        provider.close()
+    yield from _redis_providers(clock, url=redis_endpoint.url)
 
 
 @pytest.fixture
