@@ -43,6 +43,15 @@ def dumps(value: Any) -> bytes:
     return FORMAT_VERSION + packed
 
 
+def check_size(payload: bytes, max_bytes: int) -> bytes:
+    """Return ``payload`` if it is at most ``max_bytes`` long; else raise :class:`CacheSerializationError`."""
+    if len(payload) > max_bytes:
+        raise CacheSerializationError(
+            f"value is {len(payload)} bytes serialized, over max_value_bytes={max_bytes}"
+        )
+    return payload
+
+
 def loads(payload: bytes | str) -> Any:
     """Decode a payload written by :func:`dumps`; raise :class:`PayloadDecodeError` for anything else
     (a ``str`` reply included: it cannot start with the version byte)."""

@@ -28,7 +28,7 @@ from src.infrastructure.cache import serialization
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.invalidations import PendingInvalidations
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
-from src.interfaces.llm.cache import CacheSerializationError, CacheUnavailableError, ICacheProvider
+from src.interfaces.llm.cache import CacheUnavailableError, ICacheProvider
 
 logger = logging.getLogger(__name__)
 
@@ -213,11 +213,9 @@ class ResilientCacheProvider(ICacheProvider):
     def _refuse_what_the_primary_would(self, values: Iterable[Any], ttl: Any) -> None:
         resolve_ttl(ttl, 0.0)
         for value in values:
-            size = len(serialization.dumps(value))
-            if self._max_value_bytes is not None and size > self._max_value_bytes:
-                raise CacheSerializationError(
-                    f"value is {size} bytes serialized, over max_value_bytes={self._max_value_bytes}"
-                )
+            payload = serialization.dumps(value)
+            if self._max_value_bytes is not None:
+                serialization.check_size(payload, self._max_value_bytes)
 
     # ---------------------------------------------------------------- reads
 

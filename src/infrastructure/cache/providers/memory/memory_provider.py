@@ -15,7 +15,7 @@ from src.infrastructure.cache import serialization
 from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
-from src.interfaces.llm.cache import CacheSerializationError, ICacheProvider
+from src.interfaces.llm.cache import ICacheProvider
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +93,7 @@ class MemoryCacheProvider(ICacheProvider):
     def _encode(self, value: Any) -> Any:
         if not self._serialize:
             return value
-        payload = serialization.dumps(value)
-        if len(payload) > self.config.max_value_bytes:
-            limit = self.config.max_value_bytes
-            raise CacheSerializationError(
-                f"value is {len(payload)} bytes serialized, over max_value_bytes={limit}"
-            )
-        return payload
+        return serialization.check_size(serialization.dumps(value), self._max_value_bytes)
 
     def _decode(self, key: str, stored: Any) -> Any:
         if not self._serialize:

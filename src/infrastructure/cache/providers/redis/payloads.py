@@ -16,7 +16,6 @@ from src.infrastructure.cache import serialization
 from src.infrastructure.cache.providers.redis.keyspace import KeySpace
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_keys
-from src.interfaces.llm.cache import CacheSerializationError
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +87,4 @@ class PayloadCodec:
         self._stats.record_error("decode")
 
     def _checked(self, payload: bytes) -> bytes:
-        if len(payload) > self._max_bytes:
-            raise CacheSerializationError(
-                f"value is {len(payload)} bytes serialized, over max_value_bytes={self._max_bytes}"
-            )
-        return payload
+        return serialization.check_size(payload, self._max_bytes)
