@@ -10,7 +10,16 @@ How a batch forms: the first caller of an iteration becomes the batch's leader a
 (``asyncio.sleep(0)``), so that every task already ready in this iteration can join. Alone, the
 leader sends a plain GET/SET itself (a single caller pays one extra loop iteration, ~2 µs).
 Otherwise the batch runs as a task of its own and every caller, the leader included, awaits its
-future: cancelling a caller cancels only its wait, never its neighbours' command.
+future: cancelling a caller never cancels its neighbours' command.
+
+Writes keep their order across cancellation. A SET caller cancelled (or timed out) before its batch
+is sent leaves the batch: its entry is never written. Once the batch is sent, the caller's
+cancellation waits until the batch is done - a few round trips at most, e.g. ``NOSCRIPT`` then
+``SCRIPT LOAD`` then ``EVALSHA`` - so a later write of the same key by the same caller can never
+land before it and be overwritten by it. (A lone SET, sent directly, needs no such wait: redis-py
+drops the connection of a cancelled command, so its bytes were either read by the server before the
+next command is sent, or never sent.) Cancelled GETs stop waiting at once: a read has nothing to
+order.
 
 Every wait stays bounded: a caller waits for one command, bounded by the client's socket timeout,
 retries and pool timeout exactly as its own GET would be. The per-command timeout wrapping of
@@ -36,6 +45,20 @@ _Get = tuple[bytes, "asyncio.Future[_Reply]"]
 _Set = tuple[Entry, "asyncio.Future[None]"]
 
 
+class _SetBatch:
+    """The SETs of one batch, and the task that writes them once the batch is sent."""
+
+    __slots__ = ("entries", "task")
+
+    def __init__(self, first: _Set) -> None:
+        self.entries = [first]
+        self.task: asyncio.Task[None] | None = None
+
+    def withdraw(self, future: asyncio.Future[None]) -> None:
+        """Drop the entry of ``future`` from a batch not sent yet."""
+        self.entries = [entry for entry in self.entries if entry[1] is not future]
+
+
 class Coalescer:
     """Batches one event loop's concurrent GETs and SETs. Use it only on that loop."""
 
@@ -46,7 +69,7 @@ class Coalescer:
         self._loop = loop
         self.writer = AsyncBatchWriter(client)
         self._gets: list[_Get] | None = None
-        self._sets: list[_Set] | None = None
+        self._sets: _SetBatch | None = None
         self._running: set[asyncio.Task[None]] = set()  # strong references until each batch ends
 
     async def get(self, name: bytes) -> _Reply:
@@ -76,38 +99,39 @@ class Coalescer:
         """``SET name payload PX px``, possibly as part of one script call shared with other tasks."""
         future: asyncio.Future[None] = self._loop.create_future()
         batch = self._sets
-        if batch is not None and len(batch) < MAX_BATCH:
-            batch.append(((name, payload, px), future))
-            return await future
-        batch = self._sets = [((name, payload, px), future)]
+        if batch is not None and len(batch.entries) < MAX_BATCH:
+            batch.entries.append(((name, payload, px), future))
+            return await _written(batch, future)
+        batch = self._sets = _SetBatch(((name, payload, px), future))
         try:
             await asyncio.sleep(0)
         except BaseException:
             self._seal_sets(batch)
-            del batch[0]  # the leader's own command is dropped with it
-            if batch:
-                self._spawn(self._write(batch))
+            batch.withdraw(future)  # the leader's own command is dropped with it
+            if batch.entries:
+                batch.task = self._spawn(self._write(batch.entries))
             raise
         self._seal_sets(batch)
-        if len(batch) == 1:
+        if len(batch.entries) == 1:
             await self._client.set(name, payload, px=px)
             return None
-        self._spawn(self._write(batch))
-        return await future
+        batch.task = self._spawn(self._write(batch.entries))
+        return await _written(batch, future)
 
     def _seal_gets(self, batch: list[_Get]) -> None:
         """No one joins ``batch`` any more (a newer batch may already be open: leave that one)."""
         if self._gets is batch:
             self._gets = None
 
-    def _seal_sets(self, batch: list[_Set]) -> None:
+    def _seal_sets(self, batch: _SetBatch) -> None:
         if self._sets is batch:
             self._sets = None
 
-    def _spawn(self, batch: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, batch: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = self._loop.create_task(batch)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+        return task
 
     async def _mget(self, batch: list[_Get]) -> None:
         futures = [future for _, future in batch]
@@ -134,6 +158,29 @@ class Coalescer:
             _fail(futures, exc)
             if not isinstance(exc, Exception):
                 raise
+
+
+async def _written(batch: _SetBatch, future: asyncio.Future[None]) -> None:
+    """Wait for ``future``'s entry of ``batch`` to be written; if cancelled, leave the batch when it
+    is not sent yet, else wait for it to finish first (see the module's docstring)."""
+    try:
+        return await future
+    except asyncio.CancelledError:
+        if batch.task is None:
+            batch.withdraw(future)
+        else:
+            await _outlive(batch.task)
+        raise
+
+
+async def _outlive(task: asyncio.Task[None]) -> None:
+    """Return once ``task`` is done, whatever cancellations arrive meanwhile (the caller re-raises
+    its own). Bounded: the batch's command is bounded by the client's timeouts and retries."""
+    while not task.done():
+        try:
+            await asyncio.wait((task,))
+        except asyncio.CancelledError:
+            continue
 
 
 def _fail(futures: list[asyncio.Future[Any]], exc: BaseException) -> None:
