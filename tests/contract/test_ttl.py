@@ -6,10 +6,12 @@ so the margins here are wide enough for a real clock.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
+from src.infrastructure.cache.validation import MAX_TTL
 from src.interfaces.llm.cache import ICacheProvider
 from tests.conftest import ProviderFactory, TestClock
 
@@ -90,7 +92,22 @@ def test_expired_entries_are_not_counted_in_size(cache_provider: ICacheProvider,
     assert cache_provider.get_size() == 1
 
 
-BAD_TTLS = [-1, -0.001, float("nan"), float("inf"), float("-inf"), "10", b"1", True, False, [1], object()]
+BAD_TTLS = [
+    -1,
+    -0.001,
+    float("nan"),
+    float("inf"),
+    float("-inf"),
+    "10",
+    b"1",
+    True,
+    False,
+    [1],
+    object(),
+    MAX_TTL + 1,
+    1e16,  # finite, but past what Redis takes as an expiry
+    10**30,
+]
 
 
 @pytest.mark.parametrize("ttl", BAD_TTLS, ids=repr)
@@ -100,6 +117,28 @@ def test_invalid_ttl_raises_value_error_and_writes_nothing(cache_provider: ICach
     with pytest.raises(ValueError, match="ttl"):
         cache_provider.set_many({"a": 1, "b": 2}, ttl=ttl)
     assert cache_provider.get_size() == 0
+
+
+@pytest.mark.parametrize("ttl", [MAX_TTL, float(MAX_TTL), MAX_TTL - 0.5], ids=repr)
+def test_the_longest_ttl_is_accepted_by_every_provider(cache_provider: ICacheProvider, ttl: float) -> None:
+    cache_provider.set("k", "v", ttl=ttl)
+    cache_provider.set_many({"a": 1}, ttl=ttl)
+    assert cache_provider.get_many(["k", "a"]) == {"k": "v", "a": 1}
+
+
+async def test_a_bad_ttl_in_a_concurrent_batch_fails_only_its_caller(cache_provider: ICacheProvider) -> None:
+    """Concurrent set_async calls may share one command (Redis): one caller's bad TTL must be
+    refused before it joins, so its neighbours' writes succeed."""
+    results = await asyncio.gather(
+        cache_provider.set_async("before", 1),
+        cache_provider.set_async("bad", 2, ttl=1e16),
+        cache_provider.set_async("after", 3),
+        return_exceptions=True,
+    )
+    assert results[0] is None
+    assert results[2] is None
+    assert isinstance(results[1], ValueError)
+    assert cache_provider.get_many(["before", "bad", "after"]) == {"before": 1, "after": 3}
 
 
 def test_integer_and_float_ttls_are_both_accepted(cache_provider: ICacheProvider) -> None:

@@ -10,8 +10,10 @@ from typing import Any
 #: (a whole prompt instead of its hash) and should fail loudly and alike on every provider.
 MAX_KEY_LENGTH = 1024
 
-# Above this many seconds (~31,700 years) a TTL takes the slow path; it stays valid if finite.
-_LONGEST_TTL = 1e12
+#: Longest TTL accepted, in seconds (about 317 years). Every provider and the configuration share
+#: this bound, so that a TTL one of them takes is never refused by another: Redis refuses an expiry
+#: past ~9.2e15 s, and a bound far below it keeps ``PX`` in milliseconds exact. 0 means "never".
+MAX_TTL = 10_000_000_000
 
 
 def check_key(key: Any) -> str:
@@ -52,21 +54,24 @@ def check_keys(keys: Iterable[str]) -> list[str]:
 def resolve_ttl(ttl: Any, default_ttl: float) -> float:
     """Return the TTL in seconds to apply: ``0.0`` means no expiry.
 
-    ``None`` selects ``default_ttl``. Negative, NaN, infinite and non-numeric values (``bool``
-    included) raise ``ValueError``. A positive TTL below one millisecond is rounded up to one
-    millisecond, so that it still expires rather than being taken for "never".
+    ``None`` selects ``default_ttl``. Negative, NaN, infinite, non-numeric values (``bool``
+    included) and values above :data:`MAX_TTL` raise ``ValueError``. A positive TTL below one
+    millisecond is rounded up to one millisecond, so that it still expires rather than being taken
+    for "never".
     """
     if ttl is None:
         return default_ttl
     kind = type(ttl)
     # The common TTL, a plain int or float of at least 1 ms, in two comparisons (NaN and infinity
     # fail the range test, bool is its own type): everything else takes the full checks below.
-    if (kind is int or kind is float) and 0.001 <= ttl < _LONGEST_TTL:
+    if (kind is int or kind is float) and 0.001 <= ttl <= MAX_TTL:
         return float(ttl)
     if isinstance(ttl, bool) or not isinstance(ttl, int | float):
         raise ValueError(f"ttl must be a number of seconds or None, got {type(ttl).__name__}: {ttl!r:.100}")
     if not math.isfinite(ttl) or ttl < 0:
         raise ValueError(f"ttl must be >= 0 seconds (0 = never expires), got {ttl!r}")
+    if ttl > MAX_TTL:
+        raise ValueError(f"ttl must be at most {MAX_TTL} seconds (use 0 for never expires), got {ttl!r}")
     if 0 < ttl < 0.001:
         return 0.001
     return float(ttl)

@@ -8,8 +8,9 @@ Rules that hold for every method of every provider:
   (empty, or longer than the provider allows), with the offending key in the message.
 * **TTL** (seconds): ``None`` means the provider's configured ``default_ttl``; a positive ``int`` or
   ``float`` expires the entry after that long, honoured to the millisecond; ``0`` means the entry never
-  expires. A negative, NaN, infinite or non-numeric TTL (``bool`` included) raises ``ValueError`` and
-  nothing is written.
+  expires. A negative, NaN, infinite or non-numeric TTL (``bool`` included), or one above
+  10,000,000,000 s (about 317 years), raises ``ValueError`` and nothing is written: every provider
+  takes exactly the same TTLs.
 * **Values** are what the msgpack serializer carries: ``None``, ``bool``, ``int`` (64-bit), ``float``,
   ``str``, ``bytes``, ``list``, ``tuple`` (read back as a ``list``) and ``dict`` (keys of any of those
   scalar types; tuple keys read back as tuples), nested freely. Anything else raises

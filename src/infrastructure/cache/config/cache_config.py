@@ -14,9 +14,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from src.infrastructure.cache.config.sections import bounded, build_section, display, secret, url_with_secret
+from src.infrastructure.cache.validation import MAX_TTL
 from src.interfaces.llm.cache import CacheConfigError
 
 ROOT = "cache"
+#: The largest ``max_value_bytes``: what Redis accepts as one string by default. A larger value
+#: would be refused by the server inside a batch, failing the other callers' writes with it.
+MAX_VALUE_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -24,10 +28,12 @@ class BaseCacheConfig:
     """Settings every provider has."""
 
     enabled: bool = True
-    #: Seconds an entry lives when ``set`` is given no TTL; 0 means entries never expire.
-    default_ttl: float = field(default=3600.0, metadata=bounded(0))
-    #: Largest serialized value accepted, in bytes; a larger one raises and writes nothing.
-    max_value_bytes: int = field(default=1_048_576, metadata=bounded(1))
+    #: Seconds an entry lives when ``set`` is given no TTL; 0 means entries never expire. At most
+    #: ``MAX_TTL`` (about 317 years), the bound every provider applies to a TTL given to ``set``.
+    default_ttl: float = field(default=3600.0, metadata=bounded(0, MAX_TTL))
+    #: Largest serialized value accepted, in bytes; a larger one raises and writes nothing. At most
+    #: 512 MiB, the largest string Redis stores by default (``proto-max-bulk-len``).
+    max_value_bytes: int = field(default=1_048_576, metadata=bounded(1, MAX_VALUE_BYTES))
 
 
 @dataclass(frozen=True)
