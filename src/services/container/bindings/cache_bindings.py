@@ -10,12 +10,13 @@ asked for.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from dependency_injector import containers, providers
 
-from src.infrastructure.cache.config.cache_config import CacheConfig, RedisCacheConfig
+from src.infrastructure.cache.config.cache_config import CacheConfig, MemoryCacheConfig, RedisCacheConfig
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
@@ -34,14 +35,15 @@ def resilient_redis_provider(cache_config: CacheConfig) -> ICacheProvider:
     """The Redis provider as services get it: behind its circuit breaker and failure policy.
 
     The fallback is a private instance built from the settings of ``fallback_provider``, never the
-    shared named one: recovery empties it, which must not wipe another service's entries.
+    shared named one: recovery empties it, which must not wipe another service's entries. It keeps
+    the Redis cache's promises (see :func:`fallback_config`).
     """
     config = cache_config.providers["redis"]
     assert isinstance(config, RedisCacheConfig)
     fallback = None
     if config.on_error == "fallback":
-        fallback = PROVIDER_FACTORIES[config.fallback_provider](
-            cache_config.providers[config.fallback_provider]
+        fallback = MemoryCacheProvider(
+            fallback_config(config, cache_config.providers[config.fallback_provider])
         )
     breaker = CircuitBreaker(config.circuit_breaker.failure_threshold, config.circuit_breaker.open_interval)
     return ResilientCacheProvider(
@@ -51,6 +53,25 @@ def resilient_redis_provider(cache_config: CacheConfig) -> ICacheProvider:
         fallback=fallback,
         max_pending_invalidations=config.max_pending_invalidations,
         max_value_bytes=config.max_value_bytes,
+    )
+
+
+def fallback_config(primary: RedisCacheConfig, fallback: Any) -> MemoryCacheConfig:
+    """The settings of the private fallback that stands in for ``primary`` during an outage.
+
+    Callers must not notice which one answered, so the fallback keeps the primary's promises: its
+    ``default_ttl`` (a ``set`` without TTL expires as it would on Redis), its ``max_value_bytes``
+    (what Redis takes is taken, what it refuses is refused) and copies, never references
+    (``serialize_values`` always on, as Redis stores bytes). Only its size, ``max_size``, comes from
+    the fallback provider's own settings: how much of the outage's writes this process may hold.
+    """
+    assert isinstance(fallback, MemoryCacheConfig)
+    return dataclasses.replace(
+        fallback,
+        enabled=True,
+        default_ttl=primary.default_ttl,
+        max_value_bytes=primary.max_value_bytes,
+        serialize_values=True,
     )
 
 
