@@ -109,6 +109,15 @@ class ICacheProvider(ABC):
     def delete_many(self, keys: Iterable[str]) -> int:
         """Remove the given keys; returns how many live entries were removed (absent keys count 0)."""
 
+    @abstractmethod
+    def check_write(self, values: Iterable[Any], ttl: float | None = None) -> None:
+        """Raise what a write of ``values`` with ``ttl`` would raise for its input, writing nothing.
+
+        ``ValueError`` for a bad TTL, :class:`CacheSerializationError` for an unsupported or
+        oversized value; returns None when such a write would be accepted. Touches no backend, so
+        a wrapper can refuse bad input alike while the backend is down.
+        """
+
     # ---------------------------------------------------------------- whole cache
 
     @abstractmethod

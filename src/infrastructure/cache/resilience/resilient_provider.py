@@ -14,6 +14,10 @@ its invalidations are lost; other processes' writes are theirs to replay. More t
 ``max_pending_invalidations`` keys turn into one ``clear()`` of the namespace on recovery. An
 invalidation removes the backend's value rather than writing the fallback's: the next read is a
 miss, never an old value and never a value that overwrote a newer one from another process.
+
+The breaker's rule, the same for every operation: a call the backend answered (a hit, a miss, a
+write, an error about the input) resets the count of consecutive failures; a call that raised
+:class:`CacheUnavailableError` adds one, and a failed write opens the circuit at once.
 """
 
 from __future__ import annotations
@@ -21,23 +25,26 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
-from src.infrastructure.cache import serialization
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.invalidations import PendingInvalidations
-from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
+from src.infrastructure.cache.validation import check_keys
+from src.infrastructure.cache.wrappers.forwarding import ForwardingCacheProvider
 from src.interfaces.llm.cache import CacheUnavailableError, ICacheProvider
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OnError = Literal["raise", "fallback", "ignore"]
+#: One operation, as a call on whichever provider serves it (the primary, or the fallback).
+Call = Callable[[ICacheProvider], T]
+AsyncCall = Callable[[ICacheProvider], Awaitable[T]]
 _BATCH = 1000
 
 
-class ResilientCacheProvider(ICacheProvider):
+class ResilientCacheProvider(ForwardingCacheProvider):
     """Wraps ``primary`` with a circuit breaker and a failure policy (``on_error``).
 
     * ``raise``: callers get :class:`CacheUnavailableError`; while the circuit is open, at once.
@@ -47,7 +54,7 @@ class ResilientCacheProvider(ICacheProvider):
     Only :class:`CacheUnavailableError` counts as an outage: misuse, unserializable values and access
     errors (wrong password, untrusted certificate) always reach the caller, so a fallback never
     hides a misconfiguration. While the circuit is open, keys, TTLs and values are still checked as
-    the primary would (``max_value_bytes`` is the primary's limit): bad input fails alike either way.
+    the primary would check them (``primary.check_write``): bad input fails alike either way.
     """
 
     def __init__(
@@ -58,16 +65,14 @@ class ResilientCacheProvider(ICacheProvider):
         breaker: CircuitBreaker,
         fallback: ICacheProvider | None = None,
         max_pending_invalidations: int = 100_000,
-        max_value_bytes: int | None = None,
     ) -> None:
         if on_error == "fallback" and fallback is None:
             raise ValueError("on_error='fallback' needs a fallback provider")
-        self.name = primary.name
+        super().__init__(primary)
         self.primary = primary
         self.fallback = fallback if on_error == "fallback" else None
         self.on_error = on_error
         self.breaker = breaker
-        self._max_value_bytes = max_value_bytes
         self._lock = threading.Lock()  # guards the invalidation record and closing the circuit
         self._pending = PendingInvalidations(max_pending_invalidations)
         self._degraded_calls = 0
@@ -76,18 +81,142 @@ class ResilientCacheProvider(ICacheProvider):
     def __repr__(self) -> str:
         return f"ResilientCacheProvider({self.primary!r}, on_error={self.on_error!r})"
 
-    # ---------------------------------------------------------------- routing
+    # ---------------------------------------------------------------- routing, sync
 
-    # Every method asks ``self.breaker.closed or self._probe()``: on the healthy path that is one
-    # attribute read, with no call and (in async methods) no coroutine to create.
+    # On the healthy path a call costs one attribute read (``breaker.closed``), the primary's call
+    # and ``record_success``; the probe, the failure handling and the degraded paths are apart.
+
+    def _read(self, call: Call[T], missing: T, keys: Iterable[str] = ()) -> T:
+        """``call`` on the primary; while it is unavailable, on the fallback (or ``missing``)."""
+        if self.breaker.closed or self._probe():
+            try:
+                result = call(self.primary)
+            except CacheUnavailableError as exc:
+                self._primary_failed(exc)
+            else:
+                self.breaker.record_success()
+                return result
+        return self._degraded_read(call, missing, keys)
+
+    def _write(
+        self,
+        call: Call[T],
+        keys: Iterable[str],
+        values: Iterable[Any] = (),
+        ttl: Any = None,
+        clear: bool = False,
+    ) -> T | None:
+        """``call`` on the primary; while it is unavailable, as the policy has it (see the module)."""
+        if self.breaker.closed or self._probe():
+            try:
+                result = call(self.primary)
+            except CacheUnavailableError as exc:
+                self._primary_failed(exc, keys, clear)
+            else:
+                self.breaker.record_success()
+                return result
+        return self._degraded_write(call, keys, values, ttl, clear)
 
     def _probe(self) -> bool:
         """While the circuit is open: True if this caller won the probe and the backend recovered."""
         return self.breaker.try_begin_probe() and self._recover()
 
+    def _degraded_read(self, call: Call[T], missing: T, keys: Iterable[str]) -> T:
+        source = self._degraded_source(keys)
+        return missing if source is None else call(source)
+
+    def _degraded_write(
+        self, call: Call[T], keys: Iterable[str], values: Iterable[Any], ttl: Any, clear: bool
+    ) -> T | None:
+        if self._marked_while_open(keys, values, ttl, clear):
+            return None if self.fallback is None else call(self.fallback)
+        # The probe closed the circuit while this call was on its way here: had it been marked,
+        # the write would be lost until the next outage, so it goes to the backend after all.
+        return self._write(call, keys, values, ttl, clear)
+
+    # ---------------------------------------------------------------- routing, async
+
+    async def _read_async(self, call: AsyncCall[T], missing: T, keys: Iterable[str] = ()) -> T:
+        """Async twin of :meth:`_read`."""
+        if self.breaker.closed or await self._probe_async():
+            try:
+                result = await call(self.primary)
+            except CacheUnavailableError as exc:
+                self._primary_failed(exc)
+            else:
+                self.breaker.record_success()
+                return result
+        return await self._degraded_read_async(call, missing, keys)
+
+    async def _write_async(
+        self,
+        call: AsyncCall[T],
+        keys: Iterable[str],
+        values: Iterable[Any] = (),
+        ttl: Any = None,
+        clear: bool = False,
+    ) -> T | None:
+        """Async twin of :meth:`_write`."""
+        if self.breaker.closed or await self._probe_async():
+            try:
+                result = await call(self.primary)
+            except CacheUnavailableError as exc:
+                self._primary_failed(exc, keys, clear)
+            else:
+                self.breaker.record_success()
+                return result
+        return await self._degraded_write_async(call, keys, values, ttl, clear)
+
     async def _probe_async(self) -> bool:
         # The probe replays invalidations with the sync client, in a thread, off the event loop.
         return self.breaker.try_begin_probe() and await asyncio.to_thread(self._recover)
+
+    async def _degraded_read_async(self, call: AsyncCall[T], missing: T, keys: Iterable[str]) -> T:
+        source = self._degraded_source(keys)
+        return missing if source is None else await call(source)
+
+    async def _degraded_write_async(
+        self, call: AsyncCall[T], keys: Iterable[str], values: Iterable[Any], ttl: Any, clear: bool
+    ) -> T | None:
+        if self._marked_while_open(keys, values, ttl, clear):
+            return None if self.fallback is None else await call(self.fallback)
+        return await self._write_async(call, keys, values, ttl, clear)
+
+    # ---------------------------------------------------------------- the policy, shared by both colours
+
+    def _degraded_source(self, keys: Iterable[str]) -> ICacheProvider | None:
+        """Who serves a read while the circuit is open: the fallback, or None (a miss).
+
+        Raises under ``raise``. Keys are checked first, so misuse fails alike with the backend down.
+        """
+        check_keys(keys)
+        with self._lock:
+            self._degraded_calls += 1
+        if self.on_error == "raise":
+            raise CacheUnavailableError(f"{self.name} cache unavailable (circuit open); on_error=raise")
+        return self.fallback
+
+    def _marked_while_open(self, keys: Iterable[str], values: Iterable[Any], ttl: Any, clear: bool) -> bool:
+        """Mark a write's keys if the circuit is still open (True); False if it closed meanwhile.
+
+        Refused input (bad key, value or TTL, as the primary refuses it) raises first and marks
+        nothing: the invalidation would delete a value stored before the outage. Under ``raise``
+        the keys are marked, then :class:`CacheUnavailableError` is raised.
+
+        The fallback's write happens after this returns, outside the lock; a probe closing the
+        circuit in between empties the fallback under the lock first, so such a write can land in a
+        fallback nobody reads until the next outage, whose opening empties it again.
+        """
+        check_keys(keys)
+        self.primary.check_write(values, ttl)
+        with self._lock:
+            self._degraded_calls += 1
+            if self.breaker.closed:
+                return False
+            self._pending.mark(keys, clear)
+        if self.on_error == "raise":
+            raise CacheUnavailableError(f"{self.name} cache unavailable (circuit open); on_error=raise")
+        return True
 
     def _primary_failed(
         self, exc: CacheUnavailableError, keys: Iterable[str] = (), clear: bool = False
@@ -98,6 +227,7 @@ class ResilientCacheProvider(ICacheProvider):
         (not after ``failure_threshold``): the backend serves again only after the probe has
         replayed the invalidation.
         """
+        keys = list(keys)
         if keys or clear:
             with self._lock:
                 self._pending.mark(keys, clear)
@@ -165,231 +295,73 @@ class ResilientCacheProvider(ICacheProvider):
         )
         return True
 
-    # ---------------------------------------------------------------- degraded paths
-
-    def _degraded_read(self, read: Callable[[ICacheProvider], T], missing: T) -> T:
-        with self._lock:
-            self._degraded_calls += 1
-        if self.on_error == "raise":
-            raise CacheUnavailableError(f"{self.name} cache unavailable (circuit open); on_error=raise")
-        return missing if self.fallback is None else read(self.fallback)
-
-    def _degraded_write(
-        self,
-        keys: list[str],
-        write: Callable[[ICacheProvider], T],
-        values: Iterable[Any] = (),
-        ttl: Any = None,
-        clear: bool = False,
-    ) -> T | None:
-        # Refused input must neither be accepted by the fallback (whose limits may differ) nor mark
-        # its keys: the invalidation would delete a value stored before the outage.
-        self._refuse_what_the_primary_would(values, ttl)
-        with self._lock:
-            self._degraded_calls += 1
-            if not self.breaker.closed:
-                self._pending.mark(keys, clear)
-                return self._write_fallback(write)
-        # The probe closed the circuit while this call was on its way here: had it been marked,
-        # the write would be lost until the next outage, so it goes to the backend after all.
-        # (From an async method this is a sync call: rare, and bounded by the socket timeout.)
-        try:
-            return write(self.primary)
-        except CacheUnavailableError as exc:
-            self._primary_failed(exc, keys, clear)  # marks the keys and opens the circuit again
-        with self._lock:
-            return None if self.breaker.closed else self._write_fallback(write)
-
-    def _write_fallback(self, write: Callable[[ICacheProvider], T]) -> T | None:
-        """The write as the policy has it while the circuit is open. Call with ``_lock`` held.
-
-        Held so that no write lands in the fallback after ``_recover`` has emptied it and closed
-        the circuit: a later failed read would serve it, though the backend may have moved on.
-        """
-        if self.on_error == "raise":
-            raise CacheUnavailableError(f"{self.name} cache unavailable (circuit open); on_error=raise")
-        return None if self.fallback is None else write(self.fallback)
-
-    def _refuse_what_the_primary_would(self, values: Iterable[Any], ttl: Any) -> None:
-        resolve_ttl(ttl, 0.0)
-        for value in values:
-            payload = serialization.dumps(value)
-            if self._max_value_bytes is not None:
-                serialization.check_size(payload, self._max_value_bytes)
-
     # ---------------------------------------------------------------- reads
 
     def get(self, key: str, default: Any = None) -> Any:
-        if self.breaker.closed or self._probe():
-            try:
-                value = self.primary.get(key, default)
-                self.breaker.record_success()
-                return value
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get(key, default), _validated(key, default))
+        return self._read(lambda cache: cache.get(key, default), default, (key,))
 
     def exists(self, key: str) -> bool:
-        if self.breaker.closed or self._probe():
-            try:
-                return self.primary.exists(key)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.exists(key), _validated(key, False))
+        return self._read(lambda cache: cache.exists(key), False, (key,))
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
-        if self.breaker.closed or self._probe():
-            try:
-                return self.primary.get_many(wanted)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get_many(wanted), {})
+        return self._read(lambda cache: cache.get_many(wanted), {})
 
     def get_size(self) -> int:
-        if self.breaker.closed or self._probe():
-            try:
-                return self.primary.get_size()
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get_size(), 0)
+        return self._read(lambda cache: cache.get_size(), 0)
 
     def cleanup_expired(self) -> int:
-        if self.breaker.closed or self._probe():
-            try:
-                return self.primary.cleanup_expired()
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.cleanup_expired(), 0)
+        return self._read(lambda cache: cache.cleanup_expired(), 0)
 
     # ---------------------------------------------------------------- writes
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        if self.breaker.closed or self._probe():
-            try:
-                self.primary.set(key, value, ttl)
-                self.breaker.record_success()
-                return
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, (key,))
-        self._degraded_write([check_key(key)], lambda cache: cache.set(key, value, ttl), (value,), ttl)
+        self._write(lambda cache: cache.set(key, value, ttl), (key,), (value,), ttl)
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
-        if self.breaker.closed or self._probe():
-            try:
-                self.primary.set_many(mapping, ttl)
-                return
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, mapping.keys())
-        keys = check_keys(mapping)
-        self._degraded_write(keys, lambda cache: cache.set_many(mapping, ttl), mapping.values(), ttl)
+        self._write(lambda cache: cache.set_many(mapping, ttl), _keys_of(mapping), mapping.values(), ttl)
 
     def delete(self, key: str) -> bool:
-        if self.breaker.closed or self._probe():
-            try:
-                return self.primary.delete(key)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, (key,))
-        return bool(self._degraded_write([check_key(key)], lambda cache: cache.delete(key)))
+        return bool(self._write(lambda cache: cache.delete(key), (key,)))
 
     def delete_many(self, keys: Iterable[str]) -> int:
         doomed = check_keys(keys)
-        if self.breaker.closed or self._probe():
-            try:
-                return self.primary.delete_many(doomed)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, doomed)
-        return self._degraded_write(doomed, lambda cache: cache.delete_many(doomed)) or 0
+        return self._write(lambda cache: cache.delete_many(doomed), doomed) or 0
 
     def clear(self) -> int:
-        if self.breaker.closed or self._probe():
-            try:
-                return self.primary.clear()
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, clear=True)
-        return self._degraded_write([], lambda cache: cache.clear(), clear=True) or 0
+        return self._write(lambda cache: cache.clear(), (), clear=True) or 0
 
     # ---------------------------------------------------------------- async twins
 
     async def get_async(self, key: str, default: Any = None) -> Any:
-        if self.breaker.closed or await self._probe_async():
-            try:
-                value = await self.primary.get_async(key, default)
-                self.breaker.record_success()
-                return value
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get(key, default), _validated(key, default))
+        return await self._read_async(lambda cache: cache.get_async(key, default), default, (key,))
 
     async def exists_async(self, key: str) -> bool:
-        if self.breaker.closed or await self._probe_async():
-            try:
-                return await self.primary.exists_async(key)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.exists(key), _validated(key, False))
+        return await self._read_async(lambda cache: cache.exists_async(key), False, (key,))
 
     async def get_many_async(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
-        if self.breaker.closed or await self._probe_async():
-            try:
-                return await self.primary.get_many_async(wanted)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get_many(wanted), {})
+        return await self._read_async(lambda cache: cache.get_many_async(wanted), {})
 
     async def get_size_async(self) -> int:
-        if self.breaker.closed or await self._probe_async():
-            try:
-                return await self.primary.get_size_async()
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc)
-        return self._degraded_read(lambda cache: cache.get_size(), 0)
+        return await self._read_async(lambda cache: cache.get_size_async(), 0)
 
     async def set_async(self, key: str, value: Any, ttl: float | None = None) -> None:
-        if self.breaker.closed or await self._probe_async():
-            try:
-                await self.primary.set_async(key, value, ttl)
-                self.breaker.record_success()
-                return
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, (key,))
-        self._degraded_write([check_key(key)], lambda cache: cache.set(key, value, ttl), (value,), ttl)
+        await self._write_async(lambda cache: cache.set_async(key, value, ttl), (key,), (value,), ttl)
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
-        if self.breaker.closed or await self._probe_async():
-            try:
-                await self.primary.set_many_async(mapping, ttl)
-                return
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, mapping.keys())
-        keys = check_keys(mapping)
-        self._degraded_write(keys, lambda cache: cache.set_many(mapping, ttl), mapping.values(), ttl)
+        call: AsyncCall[None] = lambda cache: cache.set_many_async(mapping, ttl)  # noqa: E731
+        await self._write_async(call, _keys_of(mapping), mapping.values(), ttl)
 
     async def delete_async(self, key: str) -> bool:
-        if self.breaker.closed or await self._probe_async():
-            try:
-                return await self.primary.delete_async(key)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, (key,))
-        return bool(self._degraded_write([check_key(key)], lambda cache: cache.delete(key)))
+        return bool(await self._write_async(lambda cache: cache.delete_async(key), (key,)))
 
     async def delete_many_async(self, keys: Iterable[str]) -> int:
         doomed = check_keys(keys)
-        if self.breaker.closed or await self._probe_async():
-            try:
-                return await self.primary.delete_many_async(doomed)
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, doomed)
-        return self._degraded_write(doomed, lambda cache: cache.delete_many(doomed)) or 0
+        return await self._write_async(lambda cache: cache.delete_many_async(doomed), doomed) or 0
 
     async def clear_async(self) -> int:
-        if self.breaker.closed or await self._probe_async():
-            try:
-                return await self.primary.clear_async()
-            except CacheUnavailableError as exc:
-                self._primary_failed(exc, clear=True)
-        return self._degraded_write([], lambda cache: cache.clear(), clear=True) or 0
+        return await self._write_async(lambda cache: cache.clear_async(), (), clear=True) or 0
 
     # ---------------------------------------------------------------- state and lifetime
 
@@ -430,7 +402,8 @@ class ResilientCacheProvider(ICacheProvider):
                 await self.fallback.aclose()
 
 
-def _validated(key: str, answer: T) -> T:
-    """``answer`` (a miss) once ``key`` is known to be valid: misuse fails alike with the backend down."""
-    check_key(key)
-    return answer
+def _keys_of(mapping: Mapping[str, Any]) -> Iterable[str]:
+    """The keys of a ``set_many`` mapping, refusing a non-mapping as the providers do."""
+    if not isinstance(mapping, Mapping):
+        raise TypeError(f"set_many expects a mapping of key to value, got {type(mapping).__name__}")
+    return mapping.keys()

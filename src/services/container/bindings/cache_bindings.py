@@ -52,7 +52,6 @@ def resilient_redis_provider(cache_config: CacheConfig) -> ICacheProvider:
         breaker=breaker,
         fallback=fallback,
         max_pending_invalidations=config.max_pending_invalidations,
-        max_value_bytes=config.max_value_bytes,
     )
 
 

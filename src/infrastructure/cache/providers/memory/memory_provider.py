@@ -177,6 +177,11 @@ class MemoryCacheProvider(ICacheProvider):
             self._stats.deletes += removed
         return removed
 
+    def check_write(self, values: Iterable[Any], ttl: float | None = None) -> None:
+        resolve_ttl(ttl, self._default_ttl)
+        for value in values:
+            self._encode(value)
+
     # ---------------------------------------------------------------- whole cache
 
     def clear(self) -> int:

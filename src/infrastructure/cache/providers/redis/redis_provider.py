@@ -155,6 +155,11 @@ class RedisCacheProvider(ICacheProvider):
         self._stats.record_deletes(removed)
         return removed
 
+    def check_write(self, values: Iterable[Any], ttl: float | None = None) -> None:
+        self._px(ttl)
+        for value in values:
+            self._codec.encode(value)
+
     # ---------------------------------------------------------------- whole cache
 
     def clear(self) -> int:
