@@ -17,6 +17,9 @@ from src.interfaces.llm.cache import CacheSerializationError
 #: First byte of every payload. A payload that starts otherwise was not written by this serializer
 #: (or by an incompatible version of it) and is treated as undecodable.
 FORMAT_VERSION = b"\x01"
+#: First byte of a compute-once lease kept in a key while its value is computed (``leases``): a
+#: miss for every reader, silently - it is ours, not a foreign payload.
+LEASE_MARK = b"\xfe"
 
 
 K = TypeVar("K")
@@ -27,6 +30,10 @@ _unpackb = msgpack.unpackb
 
 class PayloadDecodeError(Exception):
     """Raised by :func:`loads` for bytes it cannot decode; providers turn it into a miss."""
+
+
+class PendingValue(PayloadDecodeError):
+    """Raised by :func:`loads` for a lease mark: a value is being computed, so a plain miss."""
 
 
 def dumps(value: Any) -> bytes:
@@ -56,6 +63,8 @@ def loads(payload: bytes | str) -> Any:
     """Decode a payload written by :func:`dumps`; raise :class:`PayloadDecodeError` for anything else
     (a ``str`` reply included: it cannot start with the version byte)."""
     if payload[:1] != FORMAT_VERSION:
+        if payload[:1] == LEASE_MARK:
+            raise PendingValue("a value is being computed")
         raise PayloadDecodeError("unknown format version byte")
     # A copy past the version byte: cheaper than a memoryview for small payloads, and small next
     # to the decoding of large ones.

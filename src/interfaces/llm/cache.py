@@ -29,7 +29,7 @@ Rules that hold for every method of every provider:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 
@@ -87,6 +87,37 @@ class ICacheProvider(ABC):
     @abstractmethod
     def exists(self, key: str) -> bool:
         """Return ``True`` if a live entry (possibly holding ``None``) is stored under ``key``."""
+
+    # ---------------------------------------------------------------- compute once
+
+    @abstractmethod
+    def get_or_set(
+        self, key: str, compute: Callable[[], Any], ttl: float | None = None, **options: Any
+    ) -> Any:
+        """Return the value of ``key``; on a miss, call ``compute()``, store its result and return it.
+
+        A hit costs what a ``get`` costs (a cached ``None`` is a hit). On a miss, at most one
+        computation per key runs at a time among every caller sharing the cache - threads and tasks
+        of this process, and other processes sharing a Redis namespace (a lease in Redis, with a
+        token and a time limit) - and every caller gets the computed value. A waiter waits at most
+        ``wait_timeout`` seconds, then computes itself. A failing ``compute`` raises to its caller
+        and to the callers of this process sharing its computation; nothing is cached. ``compute``
+        must be a zero-argument callable returning a cacheable value (not an awaitable).
+
+        ``options`` override the cache's compute settings for this call: ``lease_ttl``,
+        ``wait_timeout``, ``stale_ttl``, ``stale_while_revalidate``, ``stale_if_error``, ``beta``;
+        an unknown option raises ``TypeError``. Counters are in ``get_stats()['compute']``.
+        """
+
+    @abstractmethod
+    async def get_or_set_async(
+        self, key: str, compute: Callable[[], Any | Awaitable[Any]], ttl: float | None = None, **options: Any
+    ) -> Any:
+        """Async twin of :meth:`get_or_set`; ``compute`` may return an awaitable.
+
+        Cancelling a waiting caller cancels only its wait, never the shared computation; cancelling
+        the computing caller releases its lease, and a waiter takes over.
+        """
 
     # ---------------------------------------------------------------- batches
 

@@ -28,6 +28,7 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
+from src.infrastructure.cache.compute.leases import Leases
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.invalidations import PendingInvalidations
 from src.infrastructure.cache.validation import check_keys
@@ -365,8 +366,13 @@ class ResilientCacheProvider(ForwardingCacheProvider):
 
     # ---------------------------------------------------------------- state and lifetime
 
+    def leases(self) -> Leases | None:
+        """The primary's leases while it serves; None while the circuit is open (compute-once then
+        holds within this process only, over the fallback)."""
+        return super().leases() if self.breaker.closed else None
+
     def get_stats(self) -> dict[str, Any]:
-        stats = self.primary.get_stats()
+        stats = self._with_compute_stats(self.primary.get_stats())
         with self._lock:
             pending = self._pending.describe()
         stats["resilience"] = {

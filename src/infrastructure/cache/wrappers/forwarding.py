@@ -11,18 +11,26 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.compute.leases import Leases
 from src.interfaces.llm.cache import ICacheProvider
 
 
-class ForwardingCacheProvider(ICacheProvider):
+class ForwardingCacheProvider(CacheProviderBase):
     """Implements :class:`ICacheProvider` by calling the same method of ``inner``.
 
     ``name`` is the inner provider's, so a wrapped Redis provider still reports ``redis``.
+    ``get_or_set`` is not forwarded: it runs here, over this wrapper's own reads and writes, with
+    the inner provider's compute settings and leases.
     """
 
     def __init__(self, inner: ICacheProvider) -> None:
+        super().__init__(inner.compute.settings if isinstance(inner, CacheProviderBase) else None)
         self.inner = inner
         self.name = inner.name
+
+    def leases(self) -> Leases | None:
+        return self.inner.leases() if isinstance(self.inner, CacheProviderBase) else None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r})"
@@ -67,7 +75,7 @@ class ForwardingCacheProvider(ICacheProvider):
         return self.inner.cleanup_expired()
 
     def get_stats(self) -> dict[str, Any]:
-        return self.inner.get_stats()
+        return self._with_compute_stats(self.inner.get_stats())
 
     def health(self) -> dict[str, Any]:
         return self.inner.health()

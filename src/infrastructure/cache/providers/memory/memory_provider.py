@@ -12,10 +12,10 @@ from typing import Any
 from cachetools import TLRUCache
 
 from src.infrastructure.cache import serialization
+from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
-from src.interfaces.llm.cache import ICacheProvider
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class _CountingTLRUCache(TLRUCache[str, _Entry]):
         return item
 
 
-class MemoryCacheProvider(ICacheProvider):
+class MemoryCacheProvider(CacheProviderBase):
     """TTL + LRU cache in this process.
 
     Values are stored as msgpack copies by default (``serialize_values``), so they behave exactly as
@@ -77,6 +77,7 @@ class MemoryCacheProvider(ICacheProvider):
         self, config: MemoryCacheConfig | None = None, *, timer: Callable[[], float] = time.monotonic
     ) -> None:
         self.config = config or MemoryCacheConfig()
+        super().__init__()
         # One lock guards the cache and its counters, so each operation pays for a single acquire.
         self._lock = threading.Lock()
         self._stats = CacheStats(self._lock)
@@ -206,7 +207,9 @@ class MemoryCacheProvider(ICacheProvider):
             self._cache.expire()
             size = len(self._cache)
         stats = self._stats.snapshot()
-        return {"provider": self.name, **stats, "size": size, "max_size": self.config.max_size}
+        return self._with_compute_stats(
+            {"provider": self.name, **stats, "size": size, "max_size": self.config.max_size}
+        )
 
     def health(self) -> dict[str, Any]:
         return {"provider": self.name, "healthy": True, "detail": "in-process"}

@@ -113,6 +113,14 @@ class ClusterClient:
         with self._call() as cluster:
             return cluster.exists(*names)
 
+    def getrange(self, name: bytes, start: int, end: int) -> bytes:
+        with self._call() as cluster:
+            return cast(bytes, cluster.getrange(name, start, end))
+
+    def register_script(self, script: str) -> Any:
+        """A single-key script, routed like a command on its key (redis-py's cluster ``Script``)."""
+        return self.cluster().register_script(script)
+
     def mget(self, names: list[bytes]) -> list[bytes | str | None]:
         """One MGET per hash slot, pipelined per node; values in the order of ``names``."""
         with self._call() as cluster:
@@ -230,6 +238,13 @@ class AsyncClusterClient:
     async def exists(self, *names: bytes) -> int:
         async with self._call() as cluster:
             return await cluster.exists(*names)
+
+    async def getrange(self, name: bytes, start: int, end: int) -> bytes:
+        async with self._call() as cluster:
+            return cast(bytes, await cluster.getrange(name, start, end))
+
+    def register_script(self, script: str) -> Any:
+        return self.cluster.register_script(script)
 
     async def mget(self, names: list[bytes]) -> list[bytes | str | None]:
         async with self._call() as cluster:

@@ -75,6 +75,11 @@ class PayloadCodec:
         self._stats.record_lookups(len(found), len(keys) - len(found))
         return found
 
+    def value_of(self, key: str, payload: bytes | str, missing: Any) -> Any:
+        """The value of one payload, or ``missing``; counts no lookup (for compute-once's leases)."""
+        value = self._decode(key, payload)
+        return missing if value is _MISSING else value
+
     def _decode(self, key: str, payload: bytes | str) -> Any:
         try:
             return _loads(payload)
@@ -83,6 +88,8 @@ class PayloadCodec:
             return _MISSING
 
     def _undecodable(self, key: str, exc: Exception) -> None:
+        if isinstance(exc, serialization.PendingValue):
+            return  # a compute-once lease: a miss, and not an error
         logger.warning("redis cache: undecodable value under key %r treated as a miss: %s", key, exc)
         self._stats.record_error("decode")
 

@@ -10,6 +10,8 @@ from typing import Any
 
 from redis.utils import HIREDIS_AVAILABLE
 
+from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.compute.leases import MISSING
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig
 from src.infrastructure.cache.providers.redis import topology
 from src.infrastructure.cache.providers.redis.batch_writes import BatchWriter
@@ -22,16 +24,24 @@ from src.infrastructure.cache.providers.redis.client_factory import (
 )
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS, error_kind, translate
 from src.infrastructure.cache.providers.redis.keyspace import KeySpace, namespace_prefix
+from src.infrastructure.cache.providers.redis.leases import RedisLeases
 from src.infrastructure.cache.providers.redis.loop_clients import LoopClients
 from src.infrastructure.cache.providers.redis.payloads import PayloadCodec
+from src.infrastructure.cache.serialization import LEASE_MARK
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
-from src.interfaces.llm.cache import CacheError, ICacheProvider
+from src.interfaces.llm.cache import CacheError
 
 logger = logging.getLogger(__name__)
 
 
 _LONGEST_INT_TTL = 10**9
+
+
+def _holds_value(first_byte: bytes | str) -> bool:
+    """Whether a key whose first byte is ``first_byte`` holds an entry: not absent (``b""``), and
+    not a compute-once lease (a value being computed is not there yet)."""
+    return bool(first_byte) and first_byte != LEASE_MARK
 
 
 def _milliseconds(seconds: float) -> int | None:
@@ -40,7 +50,7 @@ def _milliseconds(seconds: float) -> int | None:
     return max(1, round(seconds * 1000)) if seconds else None
 
 
-class RedisCacheProvider(ICacheProvider):
+class RedisCacheProvider(CacheProviderBase):
     """A cache shared by every process that uses the same server, database and ``key_prefix``.
 
     Each entry is one Redis string holding the msgpack payload, written with its TTL in a single
@@ -63,6 +73,7 @@ class RedisCacheProvider(ICacheProvider):
 
     def __init__(self, config: RedisCacheConfig) -> None:
         self.config = config
+        super().__init__()
         self._stats = CacheStats()
         self._keys = KeySpace(namespace_prefix(config))
         self._default_ttl = config.default_ttl
@@ -73,6 +84,15 @@ class RedisCacheProvider(ICacheProvider):
         self._codec = PayloadCodec(self._keys, config.max_value_bytes, self._stats)
         self._db = database(config)
         self._loop_clients = LoopClients(partial(async_client_for, config))
+        self._leases = RedisLeases(
+            sync_client=self._client,
+            async_client=self._loop_clients.current,
+            name=self._keys.name,
+            encode=self._codec.encode,
+            decode=partial(self._codec.value_of, missing=MISSING),
+            px=self._px,
+            failure=self._failure,
+        )
 
     def __repr__(self) -> str:
         return f"RedisCacheProvider(server={self._server!r}, db={self._db}, key_prefix={self._keys.prefix!r})"
@@ -86,6 +106,10 @@ class RedisCacheProvider(ICacheProvider):
         if type(ttl) is int and 0 < ttl < _LONGEST_INT_TTL:  # whole seconds, the common case: exact
             return ttl * 1000
         return _milliseconds(resolve_ttl(ttl, self._default_ttl))
+
+    def leases(self) -> RedisLeases:
+        """Compute-once's leases, kept in the data keys (see ``leases``)."""
+        return self._leases
 
     def _failure(self, exc: Exception, operation: str) -> CacheError:
         self._stats.record_error(error_kind(exc))
@@ -117,9 +141,10 @@ class RedisCacheProvider(ICacheProvider):
     def exists(self, key: str) -> bool:
         name = self._keys.name(check_key(key))
         try:
-            return bool(self._client.exists(name))
+            first_byte = self._client.getrange(name, 0, 0)
         except BACKEND_ERRORS as exc:
-            raise self._failure(exc, "EXISTS") from exc
+            raise self._failure(exc, "GETRANGE") from exc
+        return _holds_value(first_byte)
 
     # ---------------------------------------------------------------- batches
 
@@ -185,22 +210,24 @@ class RedisCacheProvider(ICacheProvider):
         and for a cluster or sentinel the ``topology`` as the servers report it now."""
         in_use, idle = pool_usage(self._client)
         loops, async_in_use, async_idle = self._loop_clients.pool_usage()
-        return {
-            "provider": self.name,
-            **self._stats.snapshot(),
-            "server": self._server,
-            "db": self._db,
-            "key_prefix": self._keys.prefix,
-            "parser": "hiredis" if HIREDIS_AVAILABLE else "python",
-            "pool": {
-                "max_connections": self.config.connection_pool.max_connections,
-                "in_use": in_use,
-                "idle": idle,
-            },
-            "async_pools": {"event_loops": loops, "in_use": async_in_use, "idle": async_idle},
-            "mode": self.config.mode,
-            **topology.describe(self._client, self.config, self._server),
-        }
+        return self._with_compute_stats(
+            {
+                "provider": self.name,
+                **self._stats.snapshot(),
+                "server": self._server,
+                "db": self._db,
+                "key_prefix": self._keys.prefix,
+                "parser": "hiredis" if HIREDIS_AVAILABLE else "python",
+                "pool": {
+                    "max_connections": self.config.connection_pool.max_connections,
+                    "in_use": in_use,
+                    "idle": idle,
+                },
+                "async_pools": {"event_loops": loops, "in_use": async_in_use, "idle": async_idle},
+                "mode": self.config.mode,
+                **topology.describe(self._client, self.config, self._server),
+            }
+        )
 
     def health(self) -> dict[str, Any]:
         """PING now, within the configured timeouts; an unreachable server is ``healthy: False``.
@@ -258,9 +285,10 @@ class RedisCacheProvider(ICacheProvider):
         name = self._keys.name(check_key(key))
         client = await self._loop_clients.current()
         try:
-            return bool(await client.exists(name))
+            first_byte = await client.getrange(name, 0, 0)
         except BACKEND_ERRORS as exc:
-            raise self._failure(exc, "EXISTS") from exc
+            raise self._failure(exc, "GETRANGE") from exc
+        return _holds_value(first_byte)
 
     async def get_many_async(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)

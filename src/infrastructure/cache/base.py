@@ -1,0 +1,44 @@
+"""What every agent-cache provider shares, written once over the contract: compute-once.
+
+Providers (memory, Redis) and wrappers (failure policy, near cache, ...) all derive from
+:class:`CacheProviderBase`. ``get_or_set`` runs over the provider it is called on, so on a wrapper the
+wrapper's reads and writes - its failure policy, its near cache - apply to compute-once too. Locking
+across processes is a capability: a provider shared between processes returns its :class:`Leases`
+from :meth:`CacheProviderBase.leases`; the others return None and rely on the in-process flight.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from src.infrastructure.cache.compute.engine import ComputeOnce
+from src.infrastructure.cache.compute.leases import Leases
+from src.infrastructure.cache.compute.settings import ComputeSettings
+from src.interfaces.llm.cache import ICacheProvider
+
+
+class CacheProviderBase(ICacheProvider):
+    """Implements ``get_or_set``/``get_or_set_async`` over the subclass's own contract methods."""
+
+    def __init__(self, compute: ComputeSettings | None = None) -> None:
+        self.compute = ComputeOnce(self, self.leases, compute or ComputeSettings())
+
+    def leases(self) -> Leases | None:
+        """The cross-process locks this provider offers compute-once now, or None (in-process only)."""
+        return None
+
+    def get_or_set(
+        self, key: str, compute: Callable[[], Any], ttl: float | None = None, **options: Any
+    ) -> Any:
+        return self.compute.get_or_set(key, compute, ttl, options)
+
+    async def get_or_set_async(
+        self, key: str, compute: Callable[[], Any | Awaitable[Any]], ttl: float | None = None, **options: Any
+    ) -> Any:
+        return await self.compute.get_or_set_async(key, compute, ttl, options)
+
+    def _with_compute_stats(self, stats: dict[str, Any]) -> dict[str, Any]:
+        """``stats`` with this provider's compute-once counters under ``compute``."""
+        stats["compute"] = self.compute.stats.snapshot()
+        return stats
