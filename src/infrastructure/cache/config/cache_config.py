@@ -11,9 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from src.infrastructure.cache.config.sections import bounded, build_section, display, secret, url_with_secret
+from src.infrastructure.cache.config.sections import (
+    bounded,
+    build_section,
+    display,
+    secret,
+    url_with_secret,
+)
+from src.infrastructure.cache.config.urls import check_redis_url, url_database
 from src.interfaces.llm.cache import CacheConfigError
 
 ROOT = "cache"
@@ -64,8 +70,9 @@ class RedisCacheConfig(BaseCacheConfig):
     """The shared Redis provider. Names follow redis-py's own where one exists."""
 
     enabled: bool = False
-    #: ``redis://`` or ``rediss://`` URL; when set it replaces host, port, db, username and password.
-    url: str | None = field(default=None, repr=False, metadata=url_with_secret())
+    #: ``redis://``, ``rediss://`` or ``unix://`` URL, its password percent-encoded; when set it
+    #: replaces host, port, db, username and password.
+    url: str | None = field(default=None, repr=False, metadata=url_with_secret(check_redis_url))
     host: str = "localhost"
     port: int = field(default=6379, metadata=bounded(1, 65535))
     db: int = field(default=0, metadata=bounded(0))
@@ -119,12 +126,22 @@ class RedisCacheConfig(BaseCacheConfig):
     max_pending_invalidations: int = field(default=100_000, metadata=bounded(1))
 
     def __post_init__(self) -> None:
+        self._check_url()
         if not self.key_prefix and not self.owns_database:
             raise CacheConfigError(
                 "key_prefix is empty, so clear() would delete every key of the database; set a prefix "
                 "such as 'agent:cache:', or set owns_database: true if this provider owns the database"
             )
         self._check_topology()
+
+    def _check_url(self) -> None:
+        """The URL again, for a config built in code (``from_mapping`` checked it with its key path):
+        a URL redis-py misreads must never reach it, where its errors quote pieces of the password."""
+        try:
+            if self.url:
+                check_redis_url(self.url)
+        except ValueError as exc:
+            raise CacheConfigError(f"url: {exc}") from None
 
     def _check_topology(self) -> None:
         """Settings that ``mode`` requires or forbids; messages start with the key they are about."""
@@ -137,9 +154,11 @@ class RedisCacheConfig(BaseCacheConfig):
                 raise CacheConfigError(
                     f"db: must be 0 with mode 'cluster' (a cluster has only database 0), got {self.db}"
                 )
-            if _url_db(self.url):
+            if self.url and self.url.startswith("unix://"):
+                raise CacheConfigError("url: mode 'cluster' needs a redis:// or rediss:// url naming a node")
+            if self.url and url_database(self.url):
                 raise CacheConfigError(
-                    f"url: names database {_url_db(self.url)}; a cluster has only database 0"
+                    f"url: names database {url_database(self.url)}; a cluster has only database 0"
                 )
         if self.mode == "sentinel":
             if not self.sentinels:
@@ -172,12 +191,6 @@ def parse_address(text: str) -> tuple[str, int]:
     if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
         raise ValueError(f"expected 'host:port', got {text!r}")
     return host, int(port)
-
-
-def _url_db(url: str | None) -> int:
-    """The database a ``redis://host/N`` URL names (0 when it names none, or is not a number)."""
-    path = urlsplit(url).path.strip("/") if url else ""
-    return int(path) if path.isdigit() else 0
 
 
 #: Config class of each provider name that may appear under ``cache.providers``.

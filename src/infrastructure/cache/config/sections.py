@@ -3,7 +3,8 @@
 A config class is a frozen dataclass whose fields carry optional metadata (``minimum``, ``maximum``,
 ``secret``). :func:`build_section` checks for unknown keys, coerces each value to its field's type
 (the strings that ``${VAR}`` interpolation produces included) and raises :class:`CacheConfigError`
-naming the key path and the bad value - or ``'***'`` for a secret.
+naming the key path and the bad value - or ``'***'`` for a secret. A field may also carry a
+``check`` (a callable raising ``ValueError``) for rules beyond its type, such as a URL's syntax.
 """
 
 from __future__ import annotations
@@ -13,17 +14,28 @@ import difflib
 import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
+from src.infrastructure.cache.config.urls import MASK, mask_url
 from src.interfaces.llm.cache import CacheConfigError
+
+__all__ = [  # mask_url included: the providers and the benchmarks import it from here
+    "MASK",
+    "bounded",
+    "build_section",
+    "check_field",
+    "coerce",
+    "display",
+    "mask_url",
+    "secret",
+    "url_with_secret",
+]
 
 T = TypeVar("T")
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-MASK = "***"
 
 
 def secret(**metadata: Any) -> dict[str, Any]:
@@ -31,19 +43,17 @@ def secret(**metadata: Any) -> dict[str, Any]:
     return {"secret": True, **metadata}
 
 
-def url_with_secret() -> dict[str, Any]:
-    """Field metadata for a URL that may carry a password: shown with the password masked."""
-    return {"url": True}
+def url_with_secret(check: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Field metadata for a URL that may carry a password: shown with the password masked, and
+    validated by ``check`` (which raises ``ValueError`` with a message that never holds the password)."""
+    return {"url": True, "check": check}
 
 
-def mask_url(url: str) -> str:
-    """``url`` with any password in it replaced by ``'***'``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:" if parts.username else ":"
-    return urlunsplit(parts._replace(netloc=f"{user}{MASK}@{netloc}"))
+def check_field(value: Any, metadata: Mapping[str, Any]) -> None:
+    """Run the field's own ``check`` on a set value; ``ValueError`` says what is wrong."""
+    check = metadata.get("check")
+    if check is not None and value is not None:
+        check(value)
 
 
 def _shown(value: Any, metadata: Mapping[str, Any]) -> str:
@@ -121,6 +131,10 @@ def coerce(value: Any, annotation: Any, path: str, metadata: Mapping[str, Any]) 
             raise CacheConfigError(
                 f"{path}: expected a string, got {type(value).__name__} {shown} (quote it in YAML)"
             )
+        try:
+            check_field(value, metadata)
+        except ValueError as exc:
+            raise CacheConfigError(f"{path}: {exc}") from None
         return value
     raise CacheConfigError(f"{path}: unsupported setting type {annotation!r}")  # a bug in a config class
 
