@@ -273,6 +273,10 @@ def scenarios(server: RedisServer, char: str) -> dict[str, tuple[str, dict[str, 
         "password read as an alias": (yaml_text({**address, "password": f"*{password}"}), {}),
         "password read as a tag": (yaml_text({**address, "password": f"!{password} x"}), {}),
         "password forced to an integer": (yaml_text({**address, "password": f"!!int {password}"}), {}),
+        "password glued to its key": (  # {password:...} is one key, named in "unknown setting"
+            f"cache:\n  providers:\n    redis: {{enabled: true, host: {server.host}, password:{password}}}\n",
+            {},
+        ),
         "url unquoted, then a colon": (
             yaml_text({"url": f"redis://{user}:{password}@{where} x: y", "key_prefix": prefix}),
             {},

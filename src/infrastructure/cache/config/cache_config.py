@@ -16,6 +16,7 @@ from src.infrastructure.cache.config.sections import (
     bounded,
     build_section,
     display,
+    key_path,
     secret,
     url_with_secret,
 )
@@ -224,7 +225,8 @@ class CacheConfig:
         unknown = set(section) - {"default_provider", "providers"}
         if unknown:
             raise CacheConfigError(
-                f"{ROOT}.{sorted(map(str, unknown))[0]}: unknown setting (known: default_provider, providers)"
+                f"{key_path(ROOT, sorted(unknown, key=str)[0])}: unknown setting "
+                "(known: default_provider, providers)"
             )
         raw_providers = section.get("providers") or {}
         if not isinstance(raw_providers, Mapping):
@@ -234,7 +236,8 @@ class CacheConfig:
             config_type = PROVIDER_CONFIG_TYPES.get(name)
             if config_type is None:
                 raise CacheConfigError(
-                    f"{ROOT}.providers.{name}: unknown provider (known: {', '.join(PROVIDER_CONFIG_TYPES)})"
+                    f"{key_path(f'{ROOT}.providers', name)}: unknown provider "
+                    f"(known: {', '.join(PROVIDER_CONFIG_TYPES)})"
                 )
             providers[name] = build_section(config_type, data, f"{ROOT}.providers.{name}")
         for name, config_type in PROVIDER_CONFIG_TYPES.items():

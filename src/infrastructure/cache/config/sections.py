@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -27,6 +28,7 @@ __all__ = [  # mask_url included: the providers and the benchmarks import it fro
     "check_field",
     "coerce",
     "display",
+    "key_path",
     "mask_url",
     "secret",
     "url_with_secret",
@@ -36,6 +38,19 @@ T = TypeVar("T")
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
+#: What a setting or provider name can look like. A key that does not is never shown: it may be a
+#: secret, as ``{password:s3cret}`` (no space after the colon) is one key, ``password:s3cret``.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def key_path(path: str, key: Any) -> str:
+    """``path.key`` for a key that looks like a name; else a path that does not show the key."""
+    shown = (
+        key
+        if isinstance(key, str) and _NAME.fullmatch(key)
+        else "<key not shown: not a name; a space missing after a colon?>"
+    )
+    return f"{path}.{shown}" if path else shown
 
 
 def secret(**metadata: Any) -> dict[str, Any]:
@@ -78,10 +93,10 @@ def build_section(cls: type[T], data: Any, path: str) -> T:
     fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for key in data:
         if key not in fields:
-            hint = difflib.get_close_matches(str(key), fields, n=1)
+            hint = difflib.get_close_matches(str(key), fields, n=1) if _NAME.fullmatch(str(key)) else []
             did_you_mean = f"; did you mean '{hint[0]}'?" if hint else ""
             raise CacheConfigError(
-                f"{path}.{key}: unknown setting{did_you_mean} (known: {', '.join(sorted(fields))})"
+                f"{key_path(path, key)}: unknown setting{did_you_mean} (known: {', '.join(sorted(fields))})"
             )
     hints = typing.get_type_hints(cls)
     values = {
