@@ -251,7 +251,12 @@ class CacheConfig:
                 )
         default = section.get("default_provider", "memory")
         enabled = [name for name, config in providers.items() if config.enabled]
-        if not isinstance(default, str) or default not in enabled:
+        if not isinstance(default, str):  # a list or mapping cannot even be looked up by name
+            raise CacheConfigError(
+                f"{ROOT}.default_provider: expected a provider name, got {type(default).__name__}; "
+                f"enabled providers: {', '.join(enabled) or '(none)'}"
+            )
+        if default not in enabled:
             state = "is disabled" if default in providers else "is not a provider"
             raise CacheConfigError(
                 f"{ROOT}.default_provider: {default!r} {state}; enabled providers: "

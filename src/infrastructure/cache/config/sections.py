@@ -147,11 +147,27 @@ def coerce(value: Any, annotation: Any, path: str, metadata: Mapping[str, Any]) 
                 f"{path}: expected a string, got {type(value).__name__} {shown} (quote it in YAML)"
             )
         try:
+            _check_utf8(value)
             check_field(value, metadata)
         except ValueError as exc:
             raise CacheConfigError(f"{path}: {exc}") from None
         return value
     raise CacheConfigError(f"{path}: unsupported setting type {annotation!r}")  # a bug in a config class
+
+
+def _check_utf8(text: str) -> None:
+    """``ValueError`` unless ``text`` encodes to UTF-8, as every setting is encoded for the server.
+
+    ``os.environ`` keeps bytes that are not UTF-8 as lone surrogates, which pass as ``str`` until
+    the provider's ``.encode()``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "not valid UTF-8 text: it holds bytes that do not decode (as an environment variable set "
+            "in another encoding does); write it in UTF-8"
+        ) from None
 
 
 def _to_bool(value: Any, path: str, shown: str) -> bool:
