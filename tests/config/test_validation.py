@@ -98,6 +98,21 @@ def test_secret_values_never_appear_in_errors() -> None:
     assert "cache.providers.redis.password" in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"providers": {"redis": {"password:s3cr3t-pw": None}}},  # YAML's {password:s3cr3t-pw}
+        {"providers": {"s3cr3t-pw here": {}}},
+        {"password:s3cr3t-pw": None},
+    ],
+)
+def test_an_unknown_key_that_is_not_a_name_is_not_shown(section: dict[str, Any]) -> None:
+    """Without a space after the colon, ``{password:secret}`` is one key: its text may be a secret."""
+    with pytest.raises(CacheConfigError, match=r"<key not shown: not a name.*: unknown") as raised:
+        CacheConfig.from_mapping(section)
+    assert "s3cr3t" not in str(raised.value)
+
+
 def test_url_password_is_masked_in_errors_repr_and_display() -> None:
     with pytest.raises(CacheConfigError) as raised:
         load({"redis": {"url": 12345}})

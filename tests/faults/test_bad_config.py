@@ -3,6 +3,7 @@ global.yaml exposes each of them as an environment variable, used verbatim whate
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -102,3 +103,108 @@ def test_yaml_significant_environment_values_are_taken_verbatim_and_refused(
     with pytest.raises(CacheConfigError, match=message) as raised:
         load_cache_config(SHIPPED, environ={variable: value})
     assert "cache.providers.redis." in str(raised.value)
+
+
+# ------------------------------------------------------ inputs that used to escape as raw exceptions
+
+
+def load_text(tmp_path: Path, text: str, environ: dict[str, str] | None = None) -> CacheConfig:
+    path = tmp_path / "global.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_cache_config(path, environ=environ or {})
+
+
+def test_an_invalid_date_in_another_section_is_not_ours_to_refuse(tmp_path: Path) -> None:
+    """The safe loader built a date from 2001-13-45 and raised ValueError; no cache setting is a
+    date, so dates stay text and only the settings that are ours are judged."""
+    config = load_text(tmp_path, "framework: {released: 2001-13-45}\ncache: {}\n")
+    assert config.default_provider == "memory"
+    with pytest.raises(CacheConfigError, match=r"cache\.providers\.memory\.max_size: expected an integer"):
+        load_text(tmp_path, "cache: {providers: {memory: {max_size: 2001-13-45}}}\n")
+    prefix = load_text(tmp_path, "cache: {providers: {redis: {key_prefix: 2024-01-02}}}\n")
+    assert prefix.providers["redis"].key_prefix == "2024-01-02"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("value", ["[memory]", "{memory: 1}", "1", "null"])
+def test_default_provider_that_is_not_a_name(tmp_path: Path, value: str) -> None:
+    with pytest.raises(CacheConfigError, match=r"cache\.default_provider: expected a provider name"):
+        load_text(tmp_path, f"cache: {{default_provider: {value}}}\n")
+
+
+def test_an_unclosed_ipv6_url(tmp_path: Path) -> None:
+    with pytest.raises(CacheConfigError, match=r"cache\.providers\.redis\.url: not a valid URL"):
+        load_text(tmp_path, "cache: {providers: {redis: {url: 'redis://[::1'}}}\n")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "cache: {providers: " + "[" * 3000 + "]" * 3000 + "}\n",
+        "cache:\n" + "".join("  " * level + f"  k{level}:\n" for level in range(600)),
+        "cache:\n  providers:\n    redis:\n      startup_nodes: " + "[" * 80 + "]" * 80 + "\n",
+    ],
+    ids=["flow sequences", "block mappings", "just past the limit"],
+)
+def test_deeply_nested_yaml_is_refused_naming_the_file(tmp_path: Path, text: str) -> None:
+    with pytest.raises(
+        CacheConfigError, match=r"global\.yaml: not valid YAML at line \d+, column \d+: nested"
+    ):
+        load_text(tmp_path, text)
+
+
+def alias_bomb(levels: int) -> str:
+    """A few hundred bytes whose aliases expand eightfold per level (a "billion laughs")."""
+    anchors = ["x-anchors:", "  - &l0 [a, a, a, a, a, a, a, a]"]
+    anchors += [f"  - &l{n} [{', '.join([f'*l{n - 1}'] * 8)}]" for n in range(1, levels + 1)]
+    return "\n".join(anchors) + f"\ncache:\n  providers:\n    redis:\n      startup_nodes: *l{levels}\n"
+
+
+def test_an_alias_bomb_is_refused_quickly_naming_the_file(tmp_path: Path) -> None:
+    text = alias_bomb(8)  # 8**9 nodes once expanded: minutes of work, had it been walked
+    assert len(text) < 600
+    started = time.perf_counter()
+    with pytest.raises(CacheConfigError, match=r"global\.yaml: not valid YAML at line \d+, .*aliases"):
+        load_text(tmp_path, text)
+    assert time.perf_counter() - started < 0.5
+
+
+def test_a_recursive_alias_is_refused_naming_the_file(tmp_path: Path) -> None:
+    with pytest.raises(
+        CacheConfigError, match=r"global\.yaml: not valid YAML at line 1, column \d+: .*alias"
+    ):
+        load_text(tmp_path, "cache: &c {providers: *c}\n")
+
+
+def test_anchors_and_aliases_within_the_budget_still_work(tmp_path: Path) -> None:
+    text = (
+        "x-defaults: &timeouts {socket_timeout: 0.5, socket_connect_timeout: 0.5}\n"
+        "cache:\n  providers:\n    redis:\n      <<: *timeouts\n      retries: 2\n"
+    )
+    redis = load_text(tmp_path, text).providers["redis"]
+    assert isinstance(redis, RedisCacheConfig)
+    assert (redis.socket_timeout, redis.socket_connect_timeout, redis.retries) == (0.5, 0.5, 2)
+
+
+def test_a_key_prefix_that_is_not_utf8_is_refused_at_load(tmp_path: Path) -> None:
+    """os.environ holds undecodable bytes as surrogates; the provider's .encode() raised on them."""
+    undecodable = b"app:\xff\xfe:".decode("utf-8", "surrogateescape")
+    environ = {"AGENT_CACHE_REDIS_ENABLED": "true", "AGENT_CACHE_REDIS_KEY_PREFIX": undecodable}
+    with pytest.raises(CacheConfigError, match=r"cache\.providers\.redis\.key_prefix: not valid UTF-8"):
+        load_cache_config(SHIPPED, environ=environ)
+
+
+def test_a_password_that_is_not_utf8_is_refused_without_showing_it(tmp_path: Path) -> None:
+    undecodable = b"s3cr3t-\xff-pw".decode("utf-8", "surrogateescape")
+    with pytest.raises(
+        CacheConfigError, match=r"cache\.providers\.redis\.password: not valid UTF-8"
+    ) as refused:
+        load_cache_config(SHIPPED, environ={"AGENT_CACHE_REDIS_PASSWORD": undecodable})
+    assert "s3cr3t" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["cache.internal:6379", "http://cache.internal:6379/0", "//cache.internal"])
+def test_a_url_without_a_redis_scheme_is_refused_at_load(url: str) -> None:
+    with pytest.raises(CacheConfigError, match=r"cache\.providers\.redis\.url: must start with redis://"):
+        load_cache_config(
+            SHIPPED, environ={"AGENT_CACHE_REDIS_ENABLED": "true", "AGENT_CACHE_REDIS_URL": url}
+        )

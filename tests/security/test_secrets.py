@@ -4,19 +4,28 @@ text - and nothing in the cache can run code: msgpack only, never pickle; YAML l
 from __future__ import annotations
 
 import ast
+import hashlib
+import json
 import logging
 import os
 import pickle
 import subprocess
 import sys
 import time
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from click.testing import CliRunner
 
+from src.cli.main import cli
 from src.infrastructure.cache.config.cache_config import CircuitBreakerConfig
+from src.infrastructure.cache.config.loader import load_cache_config
 from src.interfaces.llm.cache import CacheAccessError, CacheError
+from tests.config.planted import SPECIALS, leaked, planted
 from tests.faults.conftest import OPEN_INTERVAL, wait_for_state
 from tests.redis_servers import RedisServer
 from tests.security.conftest import (
@@ -174,3 +183,180 @@ def test_config_errors_never_echo_a_secret() -> None:
         with pytest.raises(CacheError) as raised:
             CacheConfig.from_mapping({"providers": {"redis": {"enabled": True, **bad}}})
         assert AGENT_PASSWORD not in str(raised.value)
+
+
+# ----------------------------------------------------------------- planted passwords, every command
+#
+# One ACL user per planted password (``#<sha256>`` rules take any characters), so a correctly given
+# password connects and a command's whole success path is scanned too, not only its errors.
+
+#: Every command of src/cli/main.py that reads the configuration, and the help of the one that
+#: takes a URL on its command line. Options keep each run short.
+COMMANDS = (
+    ("config",),
+    ("stats", "--provider", "redis"),
+    ("stats", "--json", "--provider", "redis"),
+    ("health",),
+    ("health", "--json"),
+    ("demo", "--provider", "redis", "--requests", "4", "--unique", "2", "--latency-ms", "0"),
+    ("bench", "--help"),
+    (
+        "bench",
+        "--provider",
+        "redis",
+        "--rounds",
+        "1",
+        "--ops",
+        "2",
+        "--tasks",
+        "1",
+        "--pin",
+        "none",
+        "--footprint-entries",
+        "0",
+    ),
+)
+
+
+def user_of(char: str) -> str:
+    return f"planted{ord(char):02x}"
+
+
+@pytest.fixture(scope="module")
+def planted_server() -> Iterator[RedisServer]:
+    rules = [
+        f"{user_of(char)} on #{hashlib.sha256(planted(char).encode()).hexdigest()} ~app:* -@all "
+        "+@read +@write +@connection +@scripting -@dangerous +info"
+        for char in SPECIALS
+    ]
+    with RedisServer(users=rules) as server:
+        yield server
+
+
+def yaml_text(redis: dict[str, str]) -> str:
+    """A config whose redis settings are written as given (raw YAML text after each key)."""
+    lines = ["cache:", "  default_provider: redis", "  providers:", "    redis:"]
+    lines += [f"      {key}: {text}" for key, text in {"enabled": "true", **redis}.items()]
+    return "\n".join(lines) + "\n"
+
+
+def scenarios(server: RedisServer, char: str) -> dict[str, tuple[str, dict[str, str]]]:
+    """Each way a password reaches the configuration: ``name -> (YAML text, environment)``."""
+    password, user = planted(char), user_of(char)
+    where = f"{server.host}:{server.port}/0"
+    prefix = json.dumps(f"app:planted:{ord(char):02x}:")
+    address = {"host": server.host, "port": str(server.port), "key_prefix": prefix}
+    by_url = {"url": f'"redis://{user}:${{AGENT_CACHE_REDIS_PASSWORD}}@{where}"', "key_prefix": prefix}
+    by_field = {**address, "username": user, "password": "${AGENT_CACHE_REDIS_PASSWORD}"}
+    variable = {"AGENT_CACHE_REDIS_PASSWORD": password}
+    return {
+        "url written in the file": (
+            yaml_text({"url": json.dumps(f"redis://{user}:{password}@{where}"), "key_prefix": prefix}),
+            {},
+        ),
+        "url from a variable": (yaml_text(by_url), variable),
+        "encoded url from a variable": (
+            yaml_text(by_url),
+            {"AGENT_CACHE_REDIS_PASSWORD": quote(password, safe="")},
+        ),
+        "password written in the file": (
+            yaml_text({**address, "username": user, "password": json.dumps(password)}),
+            {},
+        ),
+        "password from a variable": (yaml_text(by_field), variable),
+        "password of another user": (yaml_text({**by_field, "username": "nobody"}), variable),
+        "bad YAML after the password": (
+            yaml_text({**address, "password": json.dumps(password), "db": "[unclosed"}),
+            {},
+        ),
+        "password unquoted, then a colon": (yaml_text({**address, "password": f"{password}: x"}), {}),
+        "password read as an alias": (yaml_text({**address, "password": f"*{password}"}), {}),
+        "password read as a tag": (yaml_text({**address, "password": f"!{password} x"}), {}),
+        "password forced to an integer": (yaml_text({**address, "password": f"!!int {password}"}), {}),
+        "password glued to its key": (  # {password:...} is one key, named in "unknown setting"
+            f"cache:\n  providers:\n    redis: {{enabled: true, host: {server.host}, password:{password}}}\n",
+            {},
+        ),
+        "url unquoted, then a colon": (
+            yaml_text({"url": f"redis://{user}:{password}@{where} x: y", "key_prefix": prefix}),
+            {},
+        ),
+    }
+
+
+def load_outcome(config: Path, env: dict[str, str]) -> tuple[str, str]:
+    """``("loads", "")``, or ``("refused", the error's text and everything chained to it)``."""
+    try:
+        load_cache_config(config, environ=env)
+    except CacheError as exc:
+        return "refused", "\n".join(exception_texts(exc))
+    return "loads", ""
+
+
+def run_in_process(args: tuple[str, ...], env: dict[str, str]) -> tuple[int, str]:
+    """Run the CLI in this process: its exit code, and everything it showed (stdout, stderr and any
+    exception it raised)."""
+    result = CliRunner().invoke(cli, ["-vv", *args], env=env, catch_exceptions=True)
+    shown = result.stdout + result.stderr
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        shown += "".join(traceback.format_exception(result.exception))
+    return result.exit_code, shown
+
+
+@pytest.mark.parametrize("char", SPECIALS, ids=repr)
+def test_no_planted_password_in_any_command_output_log_or_error(
+    planted_server: RedisServer,
+    char: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    for name in [name for name in os.environ if name.startswith("AGENT_CACHE_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    password = planted(char)
+    outcomes: dict[str, str] = {}
+    healthy: dict[str, bool] = {}
+    with caplog.at_level(logging.DEBUG):
+        for scenario, (text, env) in scenarios(planted_server, char).items():
+            config = tmp_path / "global.yaml"
+            config.write_text(text, encoding="utf-8")
+            outcomes[scenario], error = load_outcome(config, env)
+            assert leaked(error, password) == [], scenario
+            for command in COMMANDS:
+                code, shown = run_in_process((*command[:1], "--config", str(config), *command[1:]), env)
+                assert "Traceback" not in shown, (scenario, command, shown)
+                assert leaked(shown, password) == [], (scenario, command, shown)
+                if command == ("health",):
+                    healthy[scenario] = code == 0
+    assert leaked(caplog.text, password) == []
+    # The scan covered the success paths too: a password given correctly connects.
+    encodable = char in (":", "&", "=")  # allowed unencoded in a URL's user info
+    assert outcomes["url written in the file"] == ("loads" if encodable else "refused")
+    assert healthy["url written in the file"] is encodable
+    for scenario in (
+        "encoded url from a variable",
+        "password written in the file",
+        "password from a variable",
+    ):
+        assert (outcomes[scenario], healthy[scenario]) == ("loads", True), scenario
+    assert (outcomes["password of another user"], healthy["password of another user"]) == ("loads", False)
+
+
+@pytest.mark.parametrize("char", ["#", "/", "?"], ids=repr)
+def test_no_planted_password_in_the_console_script_output(
+    planted_server: RedisServer, char: str, tmp_path: Path
+) -> None:
+    """The real console script (DEBUG logging on its stderr), for a few of the in-process cases."""
+    password = planted(char)
+    for scenario in ("url from a variable", "password from a variable", "bad YAML after the password"):
+        text, env = scenarios(planted_server, char)[scenario]
+        (tmp_path / "global.yaml").write_text(text, encoding="utf-8")
+        for command in ("config", "health", "stats --provider redis"):
+            result = run_cli(*command.split(), "--config", "global.yaml", env=env, cwd=tmp_path)
+            shown = result.stdout + result.stderr
+            assert "Traceback" not in shown, (scenario, command, shown)
+            assert leaked(shown, password) == [], (scenario, command, shown)
+    bad_url = f"redis://{user_of(char)}:{password}@{planted_server.host}:{planted_server.port}/0"
+    result = run_cli("bench", "--redis-url", bad_url, "--provider", "redis", env={}, cwd=tmp_path)
+    assert leaked(result.stdout + result.stderr, password) == []

@@ -11,9 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
-from src.infrastructure.cache.config.sections import bounded, build_section, display, secret, url_with_secret
+from src.infrastructure.cache.config.sections import (
+    bounded,
+    build_section,
+    display,
+    key_path,
+    secret,
+    url_with_secret,
+)
+from src.infrastructure.cache.config.urls import check_redis_url, url_database
 from src.infrastructure.cache.validation import MAX_TTL
 from src.interfaces.llm.cache import CacheConfigError
 
@@ -70,8 +77,9 @@ class RedisCacheConfig(BaseCacheConfig):
     """The shared Redis provider. Names follow redis-py's own where one exists."""
 
     enabled: bool = False
-    #: ``redis://`` or ``rediss://`` URL; when set it replaces host, port, db, username and password.
-    url: str | None = field(default=None, repr=False, metadata=url_with_secret())
+    #: ``redis://``, ``rediss://`` or ``unix://`` URL, its password percent-encoded; when set it
+    #: replaces host, port, db, username and password.
+    url: str | None = field(default=None, repr=False, metadata=url_with_secret(check_redis_url))
     host: str = "localhost"
     port: int = field(default=6379, metadata=bounded(1, 65535))
     db: int = field(default=0, metadata=bounded(0))
@@ -125,12 +133,22 @@ class RedisCacheConfig(BaseCacheConfig):
     max_pending_invalidations: int = field(default=100_000, metadata=bounded(1))
 
     def __post_init__(self) -> None:
+        self._check_url()
         if not self.key_prefix and not self.owns_database:
             raise CacheConfigError(
                 "key_prefix is empty, so clear() would delete every key of the database; set a prefix "
                 "such as 'agent:cache:', or set owns_database: true if this provider owns the database"
             )
         self._check_topology()
+
+    def _check_url(self) -> None:
+        """The URL again, for a config built in code (``from_mapping`` checked it with its key path):
+        a URL redis-py misreads must never reach it, where its errors quote pieces of the password."""
+        try:
+            if self.url:
+                check_redis_url(self.url)
+        except ValueError as exc:
+            raise CacheConfigError(f"url: {exc}") from None
 
     def _check_topology(self) -> None:
         """Settings that ``mode`` requires or forbids; messages start with the key they are about."""
@@ -143,9 +161,11 @@ class RedisCacheConfig(BaseCacheConfig):
                 raise CacheConfigError(
                     f"db: must be 0 with mode 'cluster' (a cluster has only database 0), got {self.db}"
                 )
-            if _url_db(self.url):
+            if self.url and self.url.startswith("unix://"):
+                raise CacheConfigError("url: mode 'cluster' needs a redis:// or rediss:// url naming a node")
+            if self.url and url_database(self.url):
                 raise CacheConfigError(
-                    f"url: names database {_url_db(self.url)}; a cluster has only database 0"
+                    f"url: names database {url_database(self.url)}; a cluster has only database 0"
                 )
         if self.mode == "sentinel":
             if not self.sentinels:
@@ -180,12 +200,6 @@ def parse_address(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def _url_db(url: str | None) -> int:
-    """The database a ``redis://host/N`` URL names (0 when it names none, or is not a number)."""
-    path = urlsplit(url).path.strip("/") if url else ""
-    return int(path) if path.isdigit() else 0
-
-
 #: Config class of each provider name that may appear under ``cache.providers``.
 PROVIDER_CONFIG_TYPES: dict[str, type[BaseCacheConfig]] = {
     "memory": MemoryCacheConfig,
@@ -217,7 +231,8 @@ class CacheConfig:
         unknown = set(section) - {"default_provider", "providers"}
         if unknown:
             raise CacheConfigError(
-                f"{ROOT}.{sorted(map(str, unknown))[0]}: unknown setting (known: default_provider, providers)"
+                f"{key_path(ROOT, sorted(unknown, key=str)[0])}: unknown setting "
+                "(known: default_provider, providers)"
             )
         raw_providers = section.get("providers") or {}
         if not isinstance(raw_providers, Mapping):
@@ -227,7 +242,8 @@ class CacheConfig:
             config_type = PROVIDER_CONFIG_TYPES.get(name)
             if config_type is None:
                 raise CacheConfigError(
-                    f"{ROOT}.providers.{name}: unknown provider (known: {', '.join(PROVIDER_CONFIG_TYPES)})"
+                    f"{key_path(f'{ROOT}.providers', name)}: unknown provider "
+                    f"(known: {', '.join(PROVIDER_CONFIG_TYPES)})"
                 )
             providers[name] = build_section(config_type, data, f"{ROOT}.providers.{name}")
         for name, config_type in PROVIDER_CONFIG_TYPES.items():
@@ -241,7 +257,12 @@ class CacheConfig:
                 )
         default = section.get("default_provider", "memory")
         enabled = [name for name, config in providers.items() if config.enabled]
-        if not isinstance(default, str) or default not in enabled:
+        if not isinstance(default, str):  # a list or mapping cannot even be looked up by name
+            raise CacheConfigError(
+                f"{ROOT}.default_provider: expected a provider name, got {type(default).__name__}; "
+                f"enabled providers: {', '.join(enabled) or '(none)'}"
+            )
+        if default not in enabled:
             state = "is disabled" if default in providers else "is not a provider"
             raise CacheConfigError(
                 f"{ROOT}.default_provider: {default!r} {state}; enabled providers: "

@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from src.infrastructure.cache.config.sections import key_path
 from src.interfaces.llm.cache import CacheConfigError
 
 # ${NAME}, ${NAME:default}, $<NAME>, $<NAME:default>. A default may be empty and may contain ':'.
@@ -34,7 +35,7 @@ def _walk(node: Any, environ: Mapping[str, str], source: str, path: str) -> Any:
     if isinstance(node, str):
         return _substitute(node, environ, source, path)
     if isinstance(node, dict):
-        return {key: _walk(value, environ, source, _join(path, key)) for key, value in node.items()}
+        return {key: _walk(value, environ, source, key_path(path, key)) for key, value in node.items()}
     if isinstance(node, list):
         return [_walk(item, environ, source, f"{path}[{index}]") for index, item in enumerate(node)]
     return node
@@ -58,7 +59,3 @@ def _substitute(text: str, environ: Mapping[str, str], source: str, path: str) -
         )
 
     return _MARKER.sub(replace, text)
-
-
-def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)

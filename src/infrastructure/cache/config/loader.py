@@ -8,10 +8,9 @@ from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from src.infrastructure.cache.config.cache_config import ROOT, CacheConfig
 from src.infrastructure.cache.config.interpolation import interpolate
+from src.infrastructure.cache.config.yaml_reader import read_yaml
 from src.interfaces.llm.cache import CacheConfigError
 
 logger = logging.getLogger(__name__)
@@ -35,10 +34,7 @@ def load_cache_config(
     """
     environ = os.environ if environ is None else environ
     text, source = _read(path, environ)
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CacheConfigError(f"{source}: not valid YAML: {exc}") from None
+    document = read_yaml(text, source)
     if document is None:
         document = {}
     if not isinstance(document, Mapping):

@@ -3,7 +3,8 @@
 A config class is a frozen dataclass whose fields carry optional metadata (``minimum``, ``maximum``,
 ``secret``). :func:`build_section` checks for unknown keys, coerces each value to its field's type
 (the strings that ``${VAR}`` interpolation produces included) and raises :class:`CacheConfigError`
-naming the key path and the bad value - or ``'***'`` for a secret.
+naming the key path and the bad value - or ``'***'`` for a secret. A field may also carry a
+``check`` (a callable raising ``ValueError``) for rules beyond its type, such as a URL's syntax.
 """
 
 from __future__ import annotations
@@ -11,19 +12,45 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
+from src.infrastructure.cache.config.urls import MASK, mask_url
 from src.interfaces.llm.cache import CacheConfigError
+
+__all__ = [  # mask_url included: the providers and the benchmarks import it from here
+    "MASK",
+    "bounded",
+    "build_section",
+    "check_field",
+    "coerce",
+    "display",
+    "key_path",
+    "mask_url",
+    "secret",
+    "url_with_secret",
+]
 
 T = TypeVar("T")
 
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
-MASK = "***"
+#: What a setting or provider name can look like. A key that does not is never shown: it may be a
+#: secret, as ``{password:s3cret}`` (no space after the colon) is one key, ``password:s3cret``.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}")
+
+
+def key_path(path: str, key: Any) -> str:
+    """``path.key`` for a key that looks like a name; else a path that does not show the key."""
+    shown = (
+        key
+        if isinstance(key, str) and _NAME.fullmatch(key)
+        else "<key not shown: not a name; a space missing after a colon?>"
+    )
+    return f"{path}.{shown}" if path else shown
 
 
 def secret(**metadata: Any) -> dict[str, Any]:
@@ -31,19 +58,17 @@ def secret(**metadata: Any) -> dict[str, Any]:
     return {"secret": True, **metadata}
 
 
-def url_with_secret() -> dict[str, Any]:
-    """Field metadata for a URL that may carry a password: shown with the password masked."""
-    return {"url": True}
+def url_with_secret(check: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Field metadata for a URL that may carry a password: shown with the password masked, and
+    validated by ``check`` (which raises ``ValueError`` with a message that never holds the password)."""
+    return {"url": True, "check": check}
 
 
-def mask_url(url: str) -> str:
-    """``url`` with any password in it replaced by ``'***'``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = f"{parts.username}:" if parts.username else ":"
-    return urlunsplit(parts._replace(netloc=f"{user}{MASK}@{netloc}"))
+def check_field(value: Any, metadata: Mapping[str, Any]) -> None:
+    """Run the field's own ``check`` on a set value; ``ValueError`` says what is wrong."""
+    check = metadata.get("check")
+    if check is not None and value is not None:
+        check(value)
 
 
 def _shown(value: Any, metadata: Mapping[str, Any]) -> str:
@@ -68,10 +93,10 @@ def build_section(cls: type[T], data: Any, path: str) -> T:
     fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for key in data:
         if key not in fields:
-            hint = difflib.get_close_matches(str(key), fields, n=1)
+            hint = difflib.get_close_matches(str(key), fields, n=1) if _NAME.fullmatch(str(key)) else []
             did_you_mean = f"; did you mean '{hint[0]}'?" if hint else ""
             raise CacheConfigError(
-                f"{path}.{key}: unknown setting{did_you_mean} (known: {', '.join(sorted(fields))})"
+                f"{key_path(path, key)}: unknown setting{did_you_mean} (known: {', '.join(sorted(fields))})"
             )
     hints = typing.get_type_hints(cls)
     values = {
@@ -121,8 +146,28 @@ def coerce(value: Any, annotation: Any, path: str, metadata: Mapping[str, Any]) 
             raise CacheConfigError(
                 f"{path}: expected a string, got {type(value).__name__} {shown} (quote it in YAML)"
             )
+        try:
+            _check_utf8(value)
+            check_field(value, metadata)
+        except ValueError as exc:
+            raise CacheConfigError(f"{path}: {exc}") from None
         return value
     raise CacheConfigError(f"{path}: unsupported setting type {annotation!r}")  # a bug in a config class
+
+
+def _check_utf8(text: str) -> None:
+    """``ValueError`` unless ``text`` encodes to UTF-8, as every setting is encoded for the server.
+
+    ``os.environ`` keeps bytes that are not UTF-8 as lone surrogates, which pass as ``str`` until
+    the provider's ``.encode()``.
+    """
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            "not valid UTF-8 text: it holds bytes that do not decode (as an environment variable set "
+            "in another encoding does); write it in UTF-8"
+        ) from None
 
 
 def _to_bool(value: Any, path: str, shown: str) -> bool:
