@@ -246,6 +246,15 @@ class AsyncClusterClient:
     def register_script(self, script: str) -> Any:
         return self.cluster.register_script(script)
 
+    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
+        """A script by its SHA, routed by its first key (what redis-py's ``AsyncScript`` calls)."""
+        async with self._call() as cluster:
+            return await cluster.evalsha(sha, numkeys, *keys_and_args)
+
+    async def script_load(self, script: str) -> str:
+        async with self._call() as cluster:
+            return await cluster.script_load(script)
+
     async def mget(self, names: list[bytes]) -> list[bytes | str | None]:
         async with self._call() as cluster:
             return cast(list[bytes | str | None], await cluster.mget_nonatomic(names))

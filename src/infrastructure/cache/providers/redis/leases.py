@@ -97,24 +97,34 @@ class RedisLeases(Leases):
     # ---------------------------------------------------------------- sync
 
     def acquire(self, key: str, token: str, seconds: float) -> tuple[bool, Any]:
-        reply = self._sync[_ACQUIRE](keys=[self._name(key)], args=[token, _ms(seconds), LEASE_MARK])
-        return self._acquired(key, reply)
+        return self._acquired(key, self._run(_ACQUIRE, key, [token, _ms(seconds), LEASE_MARK]))
 
     def peek(self, key: str) -> tuple[bool, Any]:
-        return self._peeked(key, self._client.get(self._name(key)))
+        try:
+            payload = self._client.get(self._name(key))
+        except BACKEND_ERRORS as exc:
+            raise self._failure(exc, "GET (lease)") from exc
+        return self._peeked(key, payload)
 
     def renew(self, key: str, token: str, seconds: float) -> bool:
-        return bool(
-            self._sync[_RENEW](keys=[self._name(key)], args=[LEASE_MARK + token.encode(), _ms(seconds)])
-        )
+        return bool(self._run(_RENEW, key, [LEASE_MARK + token.encode(), _ms(seconds)]))
 
     def store(self, key: str, token: str, value: Any, ttl: float | None) -> bool:
         payload, px = self._encode(value), self._px(ttl)
-        args = [LEASE_MARK + token.encode(), payload, px or 0]
-        return bool(self._sync[_STORE](keys=[self._name(key)], args=args))
+        return bool(self._run(_STORE, key, [LEASE_MARK + token.encode(), payload, px or 0]))
 
     def release(self, key: str, token: str) -> None:
-        self._sync[_RELEASE](keys=[self._name(key)], args=[LEASE_MARK + token.encode()])
+        self._run(_RELEASE, key, [LEASE_MARK + token.encode()])
+
+    def _run(self, source: str, key: str, args: list[Any]) -> Any:
+        """Run ``source`` on ``key`` with the sync client; the script is registered on first use."""
+        try:
+            script = self._sync.get(source)
+            if script is None:
+                script = self._sync[source] = self._client.register_script(source)
+            return script(keys=[self._name(key)], args=args)
+        except BACKEND_ERRORS as exc:
+            raise self._failure(exc, "lease script") from exc
 
     # ---------------------------------------------------------------- async
 
