@@ -2,12 +2,16 @@
 
 The contract suite (``tests/contract``) takes ``cache_provider`` (or ``make_cache_provider`` to pick
 settings) and never asks which provider it got: every provider in ``CONTRACT_PROVIDERS`` runs every
-contract test, sync and async. A new provider joins by adding a ``make_<name>_provider`` fixture and
-its name to that list.
+contract test, in both colours: ``sync`` calls the provider's methods as they are, ``async`` answers
+each of them with its ``_async`` twin (``tests/colours.py``), so ids read ``test_x[redis-async]``.
+A test that calls both colours itself on purpose is marked ``mixed_colours`` and runs once
+(``[redis-mixed]``). A new provider joins by adding a ``make_<name>_provider`` fixture and its name
+to that list.
 """
 
 from __future__ import annotations
 
+import inspect
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
@@ -20,6 +24,7 @@ from src.infrastructure.cache.providers.memory.memory_provider import MemoryCach
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.interfaces.llm.cache import ICacheProvider
 from src.services.container.bindings.cache_bindings import resilient_redis_provider
+from tests.colours import COLOURS, MIXED, AsyncColour, TestLoops
 from tests.redis_servers import (
     INSTALL_REDIS_SERVER,
     NoRedisServerError,
@@ -231,13 +236,51 @@ CONTRACT_PROVIDERS = ["memory", "redis", "resilient_redis", "redis_cluster", "re
 
 
 @pytest.fixture(params=CONTRACT_PROVIDERS)
-def make_cache_provider(request: pytest.FixtureRequest) -> ProviderFactory:
-    """The factory of each contract provider in turn."""
+def make_cache_provider(request: pytest.FixtureRequest, colour: str) -> Iterator[ProviderFactory]:
+    """The factory of each contract provider in turn, in the test's ``colour``.
+
+    In the ``async`` colour every provider it builds is an :class:`~tests.colours.AsyncColour` on
+    the test's own event loops, closed at teardown (before the provider's factory clears and
+    closes the provider itself).
+    """
     factory: ProviderFactory = request.getfixturevalue(f"make_{request.param}_provider")
-    return factory
+    if colour != "async":
+        yield factory
+        return
+    loops = TestLoops()
+
+    def make(**settings: Any) -> ICacheProvider:
+        return AsyncColour(factory(**settings), loops)
+
+    yield make
+    loops.close()
 
 
 @pytest.fixture
 def cache_provider(make_cache_provider: ProviderFactory) -> ICacheProvider:
     """Each contract provider in turn, empty, with ``default_ttl`` 60 s and room for 1000 entries."""
     return make_cache_provider()
+
+
+@pytest.fixture
+def colour(request: pytest.FixtureRequest) -> str:
+    """How the test reaches the provider: ``sync``, ``async`` or ``mixed`` (see ``tests/colours.py``).
+
+    Parametrised by :func:`pytest_generate_tests`, not here: a test marked ``mixed_colours`` gets
+    only ``mixed``."""
+    value: str = request.param
+    return value
+
+
+@pytest.hookimpl(trylast=True)  # last, so the colour ends each id: test_x[redis-space-async]
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses ``colour`` runs in both colours, or once if it mixes them on purpose."""
+    if "colour" not in metafunc.fixturenames:
+        return
+    mixed = metafunc.definition.get_closest_marker("mixed_colours") is not None
+    if not mixed and inspect.iscoroutinefunction(metafunc.function):
+        raise pytest.UsageError(
+            f"{metafunc.definition.nodeid} is an async def contract test: it drives the async twins "
+            "from its own event loop, so it mixes colours; mark it @pytest.mark.mixed_colours"
+        )
+    metafunc.parametrize("colour", [MIXED] if mixed else list(COLOURS), indirect=True)

@@ -1,4 +1,9 @@
-"""The async twins behave exactly like their sync originals."""
+"""The async twins from the test's own event loop: many tasks at once, sync and async calls on the
+same entries, successive loops.
+
+Every other contract test reaches the async twins too, in its ``async`` colour (see
+``tests/colours.py``); these tests mix the colours themselves, so they run once.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import pytest
 
 from src.interfaces.llm.cache import CacheSerializationError, ICacheProvider
 from tests.conftest import TestClock
+
+pytestmark = pytest.mark.mixed_colours
 
 MISSING = object()
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from src.interfaces.llm.cache import ICacheProvider
 from tests.conftest import ProviderFactory
 
@@ -23,6 +25,7 @@ def test_provider_keeps_working_after_health_and_stats(cache_provider: ICachePro
     assert cache_provider.get("k") == 1
 
 
+@pytest.mark.mixed_colours
 def test_close_and_aclose_are_idempotent(make_cache_provider: ProviderFactory) -> None:
     provider = make_cache_provider()
     provider.set("k", 1)

@@ -70,6 +70,7 @@ def test_stats_are_exact_under_concurrent_threads(cache_provider: ICacheProvider
     assert cache_provider.get_size() == threads + threads * rounds
 
 
+@pytest.mark.mixed_colours
 async def test_stats_are_exact_under_concurrent_tasks(cache_provider: ICacheProvider) -> None:
     tasks = 200
     await cache_provider.set_async("hit", "v")

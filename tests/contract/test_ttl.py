@@ -126,6 +126,7 @@ def test_the_longest_ttl_is_accepted_by_every_provider(cache_provider: ICachePro
     assert cache_provider.get_many(["k", "a"]) == {"k": "v", "a": 1}
 
 
+@pytest.mark.mixed_colours
 async def test_a_bad_ttl_in_a_concurrent_batch_fails_only_its_caller(cache_provider: ICacheProvider) -> None:
     """Concurrent set_async calls may share one command (Redis): one caller's bad TTL must be
     refused before it joins, so its neighbours' writes succeed."""

@@ -24,6 +24,8 @@ Rules that hold for every method of every provider:
   policy may absorb); :class:`CacheAccessError` means "refused for who we are" (a misconfiguration,
   which always reaches the caller, whatever the failure policy: a fallback never hides it).
 * Every sync method has an ``_async`` twin with the same behaviour, safe to await from any event loop.
+  Tests keep the twins in step: the contract suite runs every test through both (``tests/colours.py``),
+  and ``tests/unit/test_twin_parity.py`` compares each pair's code, listing why any pair differs.
 """
 
 from __future__ import annotations

@@ -351,8 +351,9 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         await self._write_async(lambda cache: cache.set_async(key, value, ttl), (key,), (value,), ttl)
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
-        call: AsyncCall[None] = lambda cache: cache.set_many_async(mapping, ttl)  # noqa: E731
-        await self._write_async(call, _keys_of(mapping), mapping.values(), ttl)
+        await self._write_async(
+            lambda cache: cache.set_many_async(mapping, ttl), _keys_of(mapping), mapping.values(), ttl
+        )
 
     async def delete_async(self, key: str) -> bool:
         return bool(await self._write_async(lambda cache: cache.delete_async(key), (key,)))
