@@ -14,7 +14,8 @@ Pairs, found by parsing every module (nothing is imported):
 The async body is normalised (:func:`unasynced`): ``await`` dropped; ``async def``/``async with``/
 ``async for`` as their sync forms; names and attributes ending in ``_async`` without it, ``AsyncX``
 as ``X``, and the other async spellings in ``_SYNC_SPELLING`` as their sync ones;
-``asyncio.to_thread(f, *a)`` as ``f(*a)``; ``async for x in it: yield x`` as ``yield from it``
+``asyncio.to_thread(f, *a)`` as ``f(*a)``, ``asyncio.shield(c)`` as ``c`` and ``asyncio.sleep`` as
+``time.sleep``; ``async for x in it: yield x`` as ``yield from it``
 (which an async generator cannot write); a local bound to a per-loop stand-in
 (``client = await self._loop_clients.current()``) as the expression it stands in for
 (``self._client``). Docstrings, annotations and ``cast(T, x)`` are left out of both sides (types
@@ -167,8 +168,14 @@ class _Unasync(ast.NodeTransformer):
 
     def visit_Call(self, node: ast.Call) -> ast.AST:
         self.generic_visit(node)
-        if ast.unparse(node.func) == "asyncio.to_thread" and node.args:
+        function = ast.unparse(node.func)
+        if function == "asyncio.to_thread" and node.args:
             return ast.Call(func=node.args[0], args=node.args[1:], keywords=node.keywords)
+        if function == "asyncio.shield" and len(node.args) == 1:  # the call, kept from the caller's cancel
+            return node.args[0]
+        if function == "asyncio.sleep":  # each colour's way to pause without busy waiting
+            sleep = ast.parse("time.sleep", mode="eval").body
+            return ast.Call(func=sleep, args=node.args, keywords=node.keywords)
         return node
 
 

@@ -7,9 +7,9 @@ These run on every contract provider. What needs several processes (leases in Re
 from __future__ import annotations
 
 import asyncio
-import functools
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import pytest
@@ -88,7 +88,8 @@ def test_64_threads_asking_for_one_missing_key_compute_once(cache_provider: ICac
         thread.join()
     assert model.calls == 1
     assert answers == ["answer to p"] * 64
-    assert cache_provider.get_stats()["compute"]["lock_waits"] >= 63
+    # Every caller that did not compute either waited or, arriving late, hit the stored value.
+    assert 1 <= cache_provider.get_stats()["compute"]["lock_waits"] <= 63
 
 
 def test_64_tasks_asking_for_one_missing_key_compute_once(cache_provider: ICacheProvider) -> None:
@@ -107,7 +108,7 @@ def test_distinct_keys_compute_in_parallel(cache_provider: ICacheProvider) -> No
     model = CountingModel()
 
     async def agents() -> list[Any]:
-        asks = [cache_provider.get_or_set_async(f"k{i}", functools.partial(model.ask, str(i))) for i in range(8)]
+        asks = [cache_provider.get_or_set_async(f"k{i}", partial(model.ask, str(i))) for i in range(8)]
         return list(await asyncio.gather(*asks))
 
     started = time.monotonic()

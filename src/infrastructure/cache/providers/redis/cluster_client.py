@@ -121,6 +121,15 @@ class ClusterClient:
         """A single-key script, routed like a command on its key (redis-py's cluster ``Script``)."""
         return self.cluster().register_script(script)
 
+    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
+        """A script by its SHA, routed by its first key (what redis-py's ``Script`` calls)."""
+        with self._call() as cluster:
+            return cluster.evalsha(sha, numkeys, *keys_and_args)
+
+    def script_load(self, script: str) -> str:
+        with self._call() as cluster:
+            return cluster.script_load(script)
+
     def mget(self, names: list[bytes]) -> list[bytes | str | None]:
         """One MGET per hash slot, pipelined per node; values in the order of ``names``."""
         with self._call() as cluster:

@@ -83,11 +83,11 @@ class RedisLeases(Leases):
         self._client = sync_client
         # Registered on first use: registering on a cluster client builds it, which dials the cluster,
         # and building a provider must not dial anything.
-        self._sync: dict[str, Any] = {}
+        self._scripts: dict[str, Any] = {}
         self._async_client = async_client
         # AsyncScript objects, built with the first loop's client and called with each loop's own
         # (``client=``): a script is its source and SHA, and may run on any client.
-        self._async: dict[str, Any] = {}
+        self._scripts_async: dict[str, Any] = {}
         self._name = name
         self._encode = encode
         self._decode = decode
@@ -119,18 +119,17 @@ class RedisLeases(Leases):
     def _run(self, source: str, key: str, args: list[Any]) -> Any:
         """Run ``source`` on ``key`` with the sync client; the script is registered on first use."""
         try:
-            script = self._sync.get(source)
+            script = self._scripts.get(source)
             if script is None:
-                script = self._sync[source] = self._client.register_script(source)
-            return script(keys=[self._name(key)], args=args)
+                script = self._scripts[source] = self._client.register_script(source)
+            return script(keys=[self._name(key)], args=args, client=self._client)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
 
     # ---------------------------------------------------------------- async
 
     async def acquire_async(self, key: str, token: str, seconds: float) -> tuple[bool, Any]:
-        reply = await self._run_async(_ACQUIRE, key, [token, _ms(seconds), LEASE_MARK])
-        return self._acquired(key, reply)
+        return self._acquired(key, await self._run_async(_ACQUIRE, key, [token, _ms(seconds), LEASE_MARK]))
 
     async def peek_async(self, key: str) -> tuple[bool, Any]:
         client = await self._async_client()
@@ -153,10 +152,10 @@ class RedisLeases(Leases):
     async def _run_async(self, source: str, key: str, args: list[Any]) -> Any:
         """Run ``source`` on ``key`` with the running loop's client."""
         client = await self._async_client()
-        script = self._async.get(source)
-        if script is None:
-            script = self._async[source] = client.register_script(source)
         try:
+            script = self._scripts_async.get(source)
+            if script is None:
+                script = self._scripts_async[source] = client.register_script(source)
             return await script(keys=[self._name(key)], args=args, client=client)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
