@@ -14,8 +14,10 @@ import hashlib
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,8 +31,8 @@ KEY_PREFIX = "demo:llm:"
 DEMO_TTL = 600.0
 #: Zipf exponent of the prompt stream: the prompt of rank r is drawn with weight 1 / r**skew.
 DEFAULT_SKEW = 1.1
-
-_MISSING = object()
+#: Agents asking at once by default: enough that popular prompts are asked concurrently.
+DEFAULT_CONCURRENCY = 8
 
 _TASKS = (
     "Summarise the open incidents about {topic} for the on-call engineer",
@@ -91,7 +93,8 @@ class StandInLLM:
 
 @dataclass
 class DemoResult:
-    """What a run did. ``hits`` and ``llm_calls`` are counted separately and must add up to ``requests``."""
+    """What a run did. ``hits`` (requests answered without an LLM call of their own: from the cache,
+    or by sharing another agent's call in flight) and ``llm_calls`` add up to ``requests``."""
 
     requests: int = 0
     distinct_prompts: int = 0
@@ -165,32 +168,55 @@ def reset_keys(cache: ICacheProvider, llm: StandInLLM, pool: Iterable[str]) -> i
 
 
 def run_demo(
-    cache: ICacheProvider, llm: StandInLLM, prompts: Iterable[str], ttl: float = DEMO_TTL
+    cache: ICacheProvider,
+    llm: StandInLLM,
+    prompts: Iterable[str],
+    ttl: float = DEMO_TTL,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> DemoResult:
-    """Serve each prompt through ``cache`` (get; on a miss call ``llm`` and set) and count what happened."""
-    result = DemoResult()
-    seen: set[str] = set()
-    start = time.perf_counter()
-    for prompt in prompts:
-        seen.add(prompt)
-        result.requests += 1
-        _serve(cache, llm, prompt, ttl, result)
-    result.elapsed = time.perf_counter() - start
-    result.distinct_prompts = len(seen)
-    return result
+    """Serve the prompts from ``concurrency`` agents at once, each through ``cache.get_or_set``.
+
+    Agents asking for the same prompt at the same moment share one LLM call (compute-once), so the
+    LLM is called once per distinct prompt, however the requests interleave.
+    """
+    run = _Run(cache, llm, ttl)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="agent") as agents:
+        for _ in agents.map(run.serve, prompts):
+            pass
+    run.result.elapsed = time.perf_counter() - started
+    run.result.distinct_prompts = len(run.seen)
+    return run.result
 
 
-def _serve(cache: ICacheProvider, llm: StandInLLM, prompt: str, ttl: float, result: DemoResult) -> None:
-    key = cache_key(llm.model, prompt)
-    cached = cache.get(key, _MISSING)
-    if cached is _MISSING:
-        began = time.perf_counter()
-        record = llm.complete(prompt)
-        result.llm_seconds += time.perf_counter() - began
-        result.llm_calls += 1
-        cache.set(key, record, ttl)
-        return
-    result.hits += 1
-    if cached != llm.answer(prompt):
-        result.mismatches += 1
-        logger.warning("cached record under %s differs from the LLM's answer: %r", key, cached)
+class _Run:
+    """The shared state of one demo run; ``serve`` is called by many agent threads at once."""
+
+    def __init__(self, cache: ICacheProvider, llm: StandInLLM, ttl: float) -> None:
+        self.cache, self.llm, self.ttl = cache, llm, ttl
+        self.result = DemoResult()
+        self.seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def serve(self, prompt: str) -> None:
+        called: list[bool] = []
+
+        def call_llm() -> dict[str, Any]:
+            called.append(True)
+            began = time.perf_counter()
+            record = self.llm.complete(prompt)
+            with self._lock:
+                self.result.llm_seconds += time.perf_counter() - began
+                self.result.llm_calls += 1
+            return record
+
+        key = cache_key(self.llm.model, prompt)
+        record = self.cache.get_or_set(key, call_llm, self.ttl)
+        mismatch = record != self.llm.answer(prompt)
+        if mismatch:
+            logger.warning("cached record under %s differs from the LLM's answer: %r", key, record)
+        with self._lock:
+            self.seen.add(prompt)
+            self.result.requests += 1
+            self.result.hits += not called
+            self.result.mismatches += mismatch

@@ -19,7 +19,7 @@ from src.benchmarks import BenchmarkError, BenchmarkOptions, run_benchmark, text
 from src.benchmarks.bench import Target
 from src.benchmarks.pinning import PIN_MODES, PinMode
 from src.cli import output
-from src.cli.demo import StandInLLM, prompt_pool, prompt_stream, reset_keys, run_demo
+from src.cli.demo import DEFAULT_CONCURRENCY, StandInLLM, prompt_pool, prompt_stream, reset_keys, run_demo
 from src.cli.session import cache_provider, open_container, resolved_config
 from src.infrastructure.cache.config.urls import check_redis_url
 from src.interfaces.container.resolver import IServiceResolver, ServiceNotRegisteredError
@@ -100,6 +100,13 @@ def cli(verbose: int) -> None:
     help="Delay of each LLM call, in ms.",
 )
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the prompt stream.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(min=1),
+    default=DEFAULT_CONCURRENCY,
+    show_default=True,
+    help="Agents asking at once.",
+)
 @json_option
 def demo(
     *,
@@ -109,9 +116,10 @@ def demo(
     unique: int,
     latency_ms: float,
     seed: int,
+    concurrency: int,
     as_json: bool,
 ) -> None:
-    """Run an agent's LLM calls through the cache and show what it saved.
+    """Run agents' LLM calls through the cache (get_or_set) and show what it saved.
 
     Uses its own keys (demo:llm:...), deleted at the start so the run begins cold; never clears the cache.
     """
@@ -123,12 +131,15 @@ def demo(
         reset_keys(cache, llm, pool)
         progress = click.progressbar(stream, label=f"{requests} requests via {cache.name}", file=sys.stderr)
         with progress as prompts:
-            result = run_demo(cache, llm, prompts)
+            result = run_demo(cache, llm, prompts, concurrency=concurrency)
         stats = cache.get_stats()
     if as_json:
         click.echo(output.to_json({"provider": cache.name, **result.as_dict(), "provider_stats": stats}))
     else:
-        workload = f"{requests} requests drawn from {unique} prompts (seed {seed}, LLM {latency_ms:g} ms)"
+        workload = (
+            f"{requests} requests drawn from {unique} prompts by {concurrency} concurrent agents "
+            f"(seed {seed}, LLM {latency_ms:g} ms)"
+        )
         click.echo(output.demo_report(result, cache.name, stats, workload))
     if result.mismatches:
         raise CliError(f"{result.mismatches} cached records differ from what the LLM returns")

@@ -48,7 +48,7 @@ def demo_report(result: DemoResult, provider: str, stats: Mapping[str, Any], wor
     summary = {
         "requests": result.requests,
         "distinct prompts": result.distinct_prompts,
-        "LLM calls made": result.llm_calls,
+        "LLM calls made": f"{result.llm_calls} ({_per_prompt(result)})",
         "calls saved": result.hits,
         "hit rate": f"{result.hit_rate:.1%}",
         "time spent": f"{result.elapsed:.2f} s (of which LLM calls {result.llm_seconds:.2f} s)",
@@ -66,10 +66,16 @@ def demo_report(result: DemoResult, provider: str, stats: Mapping[str, Any], wor
     return "\n".join(lines)
 
 
+def _per_prompt(result: DemoResult) -> str:
+    if result.llm_calls == result.distinct_prompts:
+        return "one per distinct prompt"
+    return f"{result.llm_calls - result.distinct_prompts:+d} against one per distinct prompt"
+
+
 def _verdict(result: DemoResult) -> str:
     if result.mismatches:
-        return f"FAILED: {result.mismatches} of {result.hits} cached records differ from the LLM's answer"
-    return f"all {result.hits} cached records read back equal the LLM's answer"
+        return f"FAILED: {result.mismatches} of {result.requests} records differ from the LLM's answer"
+    return f"all {result.requests} records served equal the LLM's answer"
 
 
 def stats_report(stats: Mapping[str, Any]) -> str:

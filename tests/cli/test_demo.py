@@ -108,6 +108,17 @@ def test_run_demo_calls_the_llm_once_per_distinct_prompt(cache: MemoryCacheProvi
     assert cache.get(cache_key(llm.model, stream[0])) == llm.answer(stream[0])
 
 
+def test_concurrent_agents_call_the_llm_once_per_distinct_prompt(cache: MemoryCacheProvider) -> None:
+    llm = StandInLLM(latency=0.05)
+    stream = prompt_stream(prompt_pool(5), 64, seed=2)
+
+    result = run_demo(cache, llm, stream, concurrency=16)
+
+    assert result.llm_calls == result.distinct_prompts == len(set(stream))
+    assert result.hits == 64 - result.llm_calls
+    assert cache.get_stats()["compute"]["lock_waits"] > 0  # agents did ask at the same moment
+
+
 def test_run_demo_counts_a_cached_record_that_differs(cache: MemoryCacheProvider) -> None:
     llm = StandInLLM(latency=0)
     cache.set(cache_key(llm.model, "p"), {"text": "stale"})
