@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 import pytest
 
 from src.interfaces.llm.cache import CacheSerializationError, ICacheProvider
@@ -71,3 +73,18 @@ def test_delete_many_validates_every_key_before_deleting(cache_provider: ICacheP
     with pytest.raises(TypeError, match="key"):
         cache_provider.delete_many(["a", None])  # type: ignore[list-item]
     assert cache_provider.get("a") == 1
+
+
+@pytest.mark.parametrize("not_a_mapping", [[("a", 1)], None, "ab", [["a", 1]]], ids=repr)
+def test_set_many_refuses_what_is_not_a_mapping(
+    cache_provider: ICacheProvider, not_a_mapping: object
+) -> None:
+    kind = type(not_a_mapping).__name__
+    with pytest.raises(TypeError, match=rf"^set_many expects a mapping of key to value.*, got {kind}$"):
+        cache_provider.set_many(not_a_mapping)  # type: ignore[arg-type]
+    assert cache_provider.get_size() == 0
+
+
+def test_set_many_takes_any_mapping(cache_provider: ICacheProvider) -> None:
+    cache_provider.set_many(MappingProxyType({"a": 1, "b": [2]}))
+    assert cache_provider.get_many(["a", "b"]) == {"a": 1, "b": [2]}

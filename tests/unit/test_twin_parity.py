@@ -55,6 +55,26 @@ DIFFERENCES: dict[str, str] = {
     ),
 }
 
+_POOLS = f"{_REDIS}.pools"
+DIFFERENCES.update(
+    {
+        f"{_POOLS}:AsyncBlockingPool.close_connections": (
+            "redis-py's sync blocking pool keeps idle connections in a queue shared by threads, so "
+            "they are taken out of it under a lock; the asyncio pool is one loop's, keeps idle and "
+            "in-use connections in two lists, and needs no lock (_disconnect_idle moves them)"
+        ),
+        f"{_POOLS}:AsyncBlockingPool.release": (
+            "the sync pool is shared by threads, so the retiring set is read and changed under a "
+            "lock; the asyncio pool's release runs on its one loop and needs none"
+        ),
+        f"{_POOLS}:AsyncBlockingSentinelPool.close_connections": (
+            "a sync sentinel's plain ConnectionPool disconnects idle connections under its own lock; "
+            "redis.asyncio's awaits each disconnect with the connection still in the pool, so the "
+            "async twin takes them out first (_disconnect_idle)"
+        ),
+    }
+)
+
 _COMPUTE = "src.infrastructure.cache.compute"
 DIFFERENCES.update(
     {

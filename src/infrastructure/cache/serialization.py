@@ -7,7 +7,7 @@ never used: a shared cache must not execute code found in it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 import msgpack
@@ -36,18 +36,75 @@ class PendingValue(PayloadDecodeError):
     """Raised by :func:`loads` for a lease mark: a value is being computed, so a plain miss."""
 
 
+#: What msgpack's packer says past its nesting limit, and what we say instead.
+_PACKER_TOO_DEEP = "recursion limit exceeded"
+_TOO_DEEP_MESSAGE = (
+    "cannot cache a value of type {kind}: it is nested too deeply to be read back "
+    "(msgpack rebuilds about 1000 levels of lists, tuples and dicts); flatten it"
+)
+
+#: Payloads shorter than this cannot nest as deep as msgpack's unpacker refuses (every list, tuple
+#: or dict takes at least one byte), so only longer ones, of containers (not one long str or bytes),
+#: pay for :func:`_check_nesting`: ~0.6 µs, plus a few ns per item inside.
+_NESTING_CHECKED_FROM = 1000
+_CONTAINERS = (list, tuple, dict)  # a constant: ``list | tuple | dict`` builds a union per call
+
+
 def dumps(value: Any) -> bytes:
-    """Encode ``value``; raise :class:`CacheSerializationError` naming the type for anything unsupported."""
+    """Encode ``value``; raise :class:`CacheSerializationError` naming the type for anything unsupported,
+    or saying so for a value nested too deeply for :func:`loads` to rebuild."""
     try:
         # msgpack >= 1.0 defaults to use_bin_type=True (bytes stay bytes, str stays str); passing
         # it anyway costs ~0.1 µs of keyword parsing on every call.
         packed: bytes = _packb(value)
     except (TypeError, OverflowError, ValueError) as exc:
-        raise CacheSerializationError(
-            f"cannot cache a value of type {type(value).__name__}: {exc} "
-            "(supported: None, bool, int up to 64 bits, float, str, bytes, list, tuple, dict)"
-        ) from exc
+        raise _unsupported(value, exc) from exc
+    if len(packed) >= _NESTING_CHECKED_FROM and isinstance(value, _CONTAINERS):
+        _check_nesting(value, packed)
     return FORMAT_VERSION + packed
+
+
+def _check_nesting(value: Any, packed: bytes) -> None:
+    """Raise :class:`CacheSerializationError` if msgpack's unpacker cannot rebuild ``packed``.
+
+    msgpack's packer accepts one level of nesting more than its unpacker rebuilds (a chain of 1025
+    lists packs; unpacking it raises StackError), so a value at the packer's very limit would be
+    stored and then never read back. ``Unpacker.skip()`` walks the payload with the unpacker's own
+    stack but builds nothing, so it fails exactly where :func:`loads` would, in C: the limit does
+    not depend on the caller's stack. (Packing the value again inside a 1-tuple, one level tighter,
+    would also do, but refuses some values that read back and costs more on large ones.)
+    """
+    unpacker = msgpack.Unpacker(max_buffer_size=len(packed))
+    unpacker.feed(packed)
+    try:
+        unpacker.skip()
+    except msgpack.StackError as exc:
+        raise CacheSerializationError(_TOO_DEEP_MESSAGE.format(kind=type(value).__name__)) from exc
+
+
+def _unsupported(value: Any, exc: Exception) -> CacheSerializationError:
+    kind = type(value).__name__
+    if _PACKER_TOO_DEEP in str(exc):
+        return CacheSerializationError(_TOO_DEEP_MESSAGE.format(kind=kind))
+    return CacheSerializationError(
+        f"cannot cache a value of type {kind}: {exc} "
+        "(supported: None, bool, int up to 64 bits, float, str, bytes, list, tuple, dict)"
+    )
+
+
+def check_mapping(mapping: Any) -> Mapping[Any, Any]:
+    """Return ``mapping`` if it is a ``Mapping`` (what ``set_many`` takes); else raise ``TypeError``.
+
+    Both providers call it first, so a list of pairs or None fails alike everywhere, with a message
+    that says what to pass, rather than as whatever iterating it happens to raise (AttributeError on
+    ``.items()``, a key check complaining about a tuple).
+    """
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            "set_many expects a mapping of key to value (a dict such as {'key': value}), "
+            f"got {type(mapping).__name__}"
+        )
+    return mapping
 
 
 def check_size(payload: bytes, max_bytes: int) -> bytes:
@@ -107,4 +164,21 @@ def _dict_with_tuple_keys(pairs: list[tuple[Any, Any]]) -> dict[Any, Any]:
 
 
 def _hashable(key: Any) -> Any:
-    return tuple(_hashable(item) for item in key) if isinstance(key, list) else key
+    """``key`` with every list in it, at any depth, turned back into the tuple it was packed from.
+
+    A loop over an explicit stack, not recursion: a tuple key nested as deeply as msgpack packs
+    (~1000 levels) must read back whatever the caller's own stack depth, never hit the recursion
+    limit and be taken for an undecodable payload.
+    """
+    if not isinstance(key, list):
+        return key
+    built: dict[int, tuple[Any, ...]] = {}  # id(list) -> its tuple, once all its items are built
+    pending: list[tuple[list[Any], bool]] = [(key, False)]
+    while pending:
+        items, expanded = pending.pop()
+        if expanded:
+            built[id(items)] = tuple(built[id(item)] if isinstance(item, list) else item for item in items)
+        else:
+            pending.append((items, True))  # built after every list inside it, pushed below
+            pending.extend((item, False) for item in items if isinstance(item, list))
+    return built[id(key)]

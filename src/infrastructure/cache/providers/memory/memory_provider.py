@@ -163,6 +163,7 @@ class MemoryCacheProvider(CacheProviderBase):
         return found
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
+        serialization.check_mapping(mapping)
         seconds = resolve_ttl(ttl, self._default_ttl)
         entries = [(check_key(key), (self._encode(value), seconds)) for key, value in mapping.items()]
         with self._lock:

@@ -8,13 +8,16 @@ most of it the server running the SETs. Each entry is still written with its TTL
 on first use, and redis-py's ``Script`` loads it again after ``NOSCRIPT`` (a restarted server).
 
 Where scripts are refused (an ACL without ``+@scripting``, ``EVALSHA`` renamed away) the writer
-falls back, for the provider's lifetime, to a non-transactional pipeline of SETs; a cluster client
-always uses its own pipeline (the keys of one batch span hash slots, which a script cannot).
+falls back, for the provider's lifetime, to a non-transactional pipeline of SETs. Any other error
+reply (``OOM`` from a full server, ``READONLY``, ...) reaches the caller and leaves scripts on.
+A cluster client always uses its own pipeline (the keys of one batch span hash slots, which a
+script cannot).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -57,9 +60,16 @@ end
 return #KEYS
 """
 
-# What the server says when scripting is not available to us (besides NOPERM, which redis-py
-# raises as NoPermissionError); any other error reply is a real error.
-_REFUSALS = ("unknown command", "not allowed")
+# The replies that refuse scripting itself, as Redis 7 words them (redis-py strips the ERR/NOPERM
+# code): ``unknown command 'EVALSHA', with args beginning with: ...`` (renamed away; older servers
+# quote with backticks), ``this user has no permissions to run the 'evalsha' command`` (an ACL
+# without +@scripting; also 'eval' and 'script|load', which redis-py's Script sends after NOSCRIPT),
+# and ``This Redis command is not allowed from script`` (a server whose scripts may not run SET).
+# Nothing looser: "OOM command not allowed when used memory > 'maxmemory'. script: ..." also says
+# "not allowed" and "script", and a full server is a real error that must not end the scripts.
+_UNKNOWN_SCRIPT_COMMAND = re.compile(r"^unknown command [`']?(evalsha|eval|script)\b", re.IGNORECASE)
+_DENIED_SCRIPT_COMMAND = re.compile(r"permissions to run the '(evalsha|eval|script)\b", re.IGNORECASE)
+_NOT_FROM_SCRIPTS = "command is not allowed from script"
 
 #: One script call: its KEYS and its ARGV.
 _Call = tuple[list[bytes], list[bytes | int | str]]
@@ -83,10 +93,12 @@ def script_calls(names: Sequence[bytes], payloads: Sequence[bytes], pxs: Sequenc
 
 
 def _refused(exc: ResponseError) -> bool:
+    """True if the server refuses Lua scripting to us (module comment above), so that batches must
+    go as pipelines; False for every other error reply, which reaches the caller."""
     message = str(exc)
     if isinstance(exc, NoPermissionError):  # refused the command, not access to one of our keys
-        return "evalsha" in message.lower() or "script" in message.lower()
-    return any(text in message for text in _REFUSALS)
+        return bool(_DENIED_SCRIPT_COMMAND.search(message))
+    return bool(_UNKNOWN_SCRIPT_COMMAND.match(message)) or _NOT_FROM_SCRIPTS in message
 
 
 def _refusal_logged(exc: ResponseError) -> None:

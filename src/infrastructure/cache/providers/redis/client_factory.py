@@ -40,35 +40,16 @@ from redis.retry import Retry
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig, parse_address
 from src.infrastructure.cache.config.sections import mask_url
 from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterClient, ClusterClient
+from src.infrastructure.cache.providers.redis.pools import (
+    AsyncBlockingPool,
+    AsyncBlockingSentinelPool,
+    BlockingPool,
+    BlockingSentinelPool,
+)
 
 #: The client a provider holds for sync calls, and for async calls on one event loop.
 SyncClient = redis.Redis | ClusterClient
 AsyncClient = redis.asyncio.Redis | AsyncClusterClient
-
-
-class BlockingSentinelPool(redis.sentinel.SentinelConnectionPool, redis.BlockingConnectionPool):
-    """Sentinel's master discovery, with the blocking pool's bounded wait for a free connection.
-
-    The pool's sentinels are ours alone, so disconnecting the pool disconnects them too, in the
-    same way: all their connections on ``close()``, only idle ones when a new master is found
-    (a concurrent lookup keeps its connection). They reconnect when next asked.
-    """
-
-    def disconnect(self, inuse_connections: bool = True) -> None:
-        super().disconnect(inuse_connections)
-        for sentinel in self.sentinel_manager.sentinels:
-            sentinel.connection_pool.disconnect(inuse_connections)
-
-
-class AsyncBlockingSentinelPool(
-    redis.asyncio.sentinel.SentinelConnectionPool, redis.asyncio.BlockingConnectionPool
-):
-    """Async twin of :class:`BlockingSentinelPool`."""
-
-    async def disconnect(self, inuse_connections: bool = True) -> None:
-        await super().disconnect(inuse_connections)
-        for sentinel in self.sentinel_manager.sentinels:
-            await sentinel.connection_pool.disconnect(inuse_connections)
 
 
 def server_label(config: RedisCacheConfig) -> str:
@@ -98,8 +79,7 @@ def async_client_for(config: RedisCacheConfig) -> AsyncClient:
 
 
 def build_sync_client(config: RedisCacheConfig) -> redis.Redis:
-    """Standalone or sentinel: a thread-safe client over its own blocking pool, which its
-    ``close()`` closes."""
+    """Standalone or sentinel: a thread-safe client over its own blocking pool (``pools``)."""
     kwargs = _pool_kwargs(config, _sync_retry(config))
     if config.mode == "sentinel":
         sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
@@ -111,8 +91,8 @@ def build_sync_client(config: RedisCacheConfig) -> redis.Redis:
         return cast(redis.Redis, master)
     if uses_tls(config):
         kwargs["connection_class"] = redis.SSLConnection
-    pool_class = redis.BlockingConnectionPool
-    pool = pool_class.from_url(config.url, **kwargs) if config.url else pool_class(**kwargs)  # type: ignore[no-untyped-call]
+    pool_class = BlockingPool
+    pool = pool_class.from_url(config.url, **kwargs) if config.url else pool_class(**kwargs)
     return redis.Redis.from_pool(pool)
 
 
@@ -133,7 +113,7 @@ def build_async_client(config: RedisCacheConfig) -> redis.asyncio.Redis:
         return cast(redis.asyncio.Redis, master)
     if uses_tls(config):
         kwargs["connection_class"] = redis.asyncio.SSLConnection
-    pool_class = redis.asyncio.BlockingConnectionPool
+    pool_class = AsyncBlockingPool
     pool = pool_class.from_url(config.url, **kwargs) if config.url else pool_class(**kwargs)
     return redis.asyncio.Redis.from_pool(pool)
 

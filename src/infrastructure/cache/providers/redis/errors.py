@@ -61,12 +61,23 @@ def translate(exc: BaseException, operation: str, server: str) -> CacheError:
     must already be free of secrets; redis-py's messages carry host and port but never the password.
     """
     kind = error_kind(exc)
-    message = f"redis {operation} failed on {server} ({kind}): {exc}"
+    message = f"redis {operation} failed on {server} ({kind}): {_reply_text(exc)}"
     if kind in _ACCESS_KINDS:
         return CacheAccessError(message)
     if kind in _UNAVAILABLE_KINDS:
         return CacheUnavailableError(message)
     return CacheError(message)
+
+
+def _reply_text(exc: BaseException) -> str:
+    """``exc``'s text, with the code redis-py cut off the server's error reply put back in front.
+
+    redis-py turns ``-OOM command not allowed ...`` into an ``OutOfMemoryError`` whose text starts
+    at "command": the code is what an operator reads and searches for (OOM, NOPERM, READONLY).
+    """
+    text = str(exc)
+    code = getattr(exc, "status_code", None)
+    return f"{code} {text}" if isinstance(code, str) and code and not text.startswith(code) else text
 
 
 def _tls_refusal(exc: BaseException) -> bool:

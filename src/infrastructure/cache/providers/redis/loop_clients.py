@@ -9,9 +9,14 @@ A pool should be closed on its own loop, while that loop still runs. asyncio has
 closing" callback, but it has one hook that ``asyncio.run`` and ``asyncio.Runner`` (and so
 pytest-asyncio) always call while the loop still runs: ``loop.shutdown_asyncgens()``, which closes
 every async generator started on the loop. So each client comes with a small async generator,
-suspended for the loop's lifetime, whose ``finally`` closes the client. ``aclose_current()`` closes
-it earlier. A loop closed without that hook (a hand-run ``loop.close()``) leaves its sockets to the
-garbage collector; its client is dropped the next time a client is built.
+suspended for the loop's lifetime, whose ``finally`` closes the client. A loop closed without that
+hook (a hand-run ``loop.close()``) leaves its sockets to the garbage collector; its client is dropped
+the next time a client is built.
+
+``aclose_current()`` and ``release()`` (the provider's ``aclose()`` and ``close()``) close a loop's
+connections earlier but keep its client: other tasks of that loop may be in the middle of a call
+on it, so connections are closed the way ``pools`` describes (idle ones now, busy ones when their
+call returns them), and the loop's next call reconnects through the same client.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from collections.abc import AsyncGenerator, Callable
 from src.infrastructure.cache.providers.redis.client_factory import AsyncClient, pool_usage
 from src.infrastructure.cache.providers.redis.coalescing import Coalescer
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS
+from src.infrastructure.cache.providers.redis.pools import aclose_connections
 
 logger = logging.getLogger(__name__)
 
@@ -48,8 +54,20 @@ async def _close_with_loop(client: AsyncClient) -> AsyncGenerator[None, None]:
             logger.warning("redis cache: error while closing an event loop's connections: %s", exc)
 
 
-async def _close(entry: _LoopClient) -> None:
-    await entry.closer.aclose()
+def _start_closing_connections(client: AsyncClient) -> None:
+    """Run on the client's loop: close its connections in a task of that loop.
+
+    Scheduled as a plain callback rather than a coroutine, so a loop that stops before running it
+    leaves no never-awaited coroutine behind (its shutdown closes the client anyway).
+    """
+    asyncio.get_running_loop().create_task(_close_connections(client))
+
+
+async def _close_connections(client: AsyncClient) -> None:
+    try:
+        await aclose_connections(client)
+    except BACKEND_ERRORS as exc:  # a connection that fails to close is gone anyway
+        logger.warning("redis cache: error while closing an event loop's connections: %s", exc)
 
 
 class LoopClients:
@@ -89,18 +107,19 @@ class LoopClients:
         return entry
 
     async def aclose_current(self) -> None:
-        """Close the running loop's client now; the next call on this loop builds a fresh one."""
-        with self._lock:
-            entry = self._by_loop.pop(asyncio.get_running_loop(), None)
+        """Close the running loop's connections now (calls in flight finish first); the next call
+        on this loop reconnects."""
+        entry = self._by_loop.get(asyncio.get_running_loop())
         if entry is not None:
-            await entry.closer.aclose()
+            await _close_connections(entry.client)
 
     def release(self) -> None:
         """Release what can be released without awaiting (for the sync ``close()``).
 
-        A closed loop's client is dropped. A client of a loop running in another thread is closed on
-        that loop. The client of this thread's loop, or of a loop not running now, is left to
-        ``aclose()`` on that loop or to the loop's shutdown: closing it needs that loop to run.
+        A closed loop's client is dropped. The connections of a loop running in another thread are
+        closed on that loop, soon after this returns. The client of this thread's loop, or of a loop
+        not running now, is left to ``aclose()`` on that loop or to the loop's shutdown: closing
+        it needs that loop to run.
         """
         try:
             here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -111,8 +130,7 @@ class LoopClients:
                 if loop.is_closed():
                     del self._by_loop[loop]
                 elif loop.is_running() and loop is not here:
-                    entry = self._by_loop.pop(loop)
-                    asyncio.run_coroutine_threadsafe(_close(entry), loop)
+                    loop.call_soon_threadsafe(_start_closing_connections, self._by_loop[loop].client)
 
     def pool_usage(self) -> tuple[int, int, int]:
         """``(event loops, connections in use, idle connections)`` over every loop's pool.

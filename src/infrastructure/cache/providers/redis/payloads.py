@@ -43,6 +43,7 @@ class PayloadCodec:
 
     def batch(self, mapping: Mapping[str, Any]) -> tuple[list[bytes], list[bytes]]:
         """Names and payloads of a batch: every key validated, every value encoded, nothing sent."""
+        serialization.check_mapping(mapping)
         names = self._keys.names(check_keys(mapping))  # a mapping's keys are distinct already
         payloads = [_dumps(value) for value in mapping.values()]
         if payloads and max(map(len, payloads)) > self._max_bytes:

@@ -27,6 +27,7 @@ from src.infrastructure.cache.providers.redis.keyspace import KeySpace, namespac
 from src.infrastructure.cache.providers.redis.leases import RedisLeases
 from src.infrastructure.cache.providers.redis.loop_clients import LoopClients
 from src.infrastructure.cache.providers.redis.payloads import PayloadCodec
+from src.infrastructure.cache.providers.redis.pools import close_connections
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
@@ -248,12 +249,15 @@ class RedisCacheProvider(CacheProviderBase):
         return report
 
     def close(self) -> None:
-        """Close the sync pool, and the async pools that can be closed without awaiting.
+        """Close the sync pool's connections, and the async pools' that can be closed without awaiting.
 
-        An async pool of a loop that is still open is closed by ``aclose()`` on that loop or when
-        that loop shuts down. The provider stays usable: a later call opens new connections.
+        Other threads and tasks may go on calling meanwhile: a connection in use is closed when its
+        call returns it, never under it (see ``pools``), so a call racing ``close()`` completes. An
+        async pool of this thread's loop, or of a loop not running now, is closed by ``aclose()``
+        on that loop or when that loop shuts down. The provider stays usable: a later call opens
+        new connections.
         """
-        self._client.close()
+        close_connections(self._client)
         self._loop_clients.release()
 
     # ---------------------------------------------------------------- async twins
@@ -340,6 +344,7 @@ class RedisCacheProvider(CacheProviderBase):
             raise self._failure(exc, "get_size (SCAN)") from exc
 
     async def aclose(self) -> None:
-        """Close this event loop's pool and the sync pool. The provider stays usable."""
+        """Close this event loop's connections and the sync pool's, as ``close()`` does.
+        The provider stays usable."""
         await self._loop_clients.aclose_current()
-        self._client.close()
+        close_connections(self._client)

@@ -1,0 +1,193 @@
+"""The connection pools the provider builds, and closing connections without breaking calls in flight.
+
+``close()`` and ``aclose()`` may run while other threads and tasks are still calling - that is what
+``container.shutdown_resources()`` does to workers that have not stopped yet - and the provider stays
+usable after them. redis-py's ``pool.disconnect()`` (what ``Redis.close()`` and ``aclose()`` call)
+closes every connection, including one another thread is in the middle of a command on: that command
+then fails deep inside redis-py with whatever the vanished socket makes it raise (``TypeError:
+argument must be an int, or have a fileno() method`` from hiredis' poll, ``AttributeError:
+'NoneType' object has no attribute 'sendall'`` or ``'writelines'``) - errors no caller can expect
+and no translation could tell from a bug. ``disconnect(inuse_connections=False)`` does not cure the
+blocking pools either: it disconnects a snapshot of the idle connections while other threads keep
+taking connections from the queue, which that method's lock does not guard.
+
+So closing here never touches a connection someone else holds:
+
+- an idle connection is first taken out of its pool, as a caller would take it, then disconnected
+  and put back (it reconnects when next used);
+- a connection in use is *retired*: it is disconnected by its user's own ``release``.
+
+Every connection open when a close starts is closed as soon as nobody uses it, a call in flight
+completes normally, and a later call opens a new connection. :class:`BlockingPool` and
+:class:`AsyncBlockingPool` (standalone and Sentinel masters) add this as ``close_connections()``;
+:func:`close_connections` and :func:`aclose_connections` also apply it to the pools redis-py builds
+itself (a cluster's nodes, through redis-py's own lazy-reconnect flag, and the sentinels').
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+import weakref
+from typing import Any
+
+import redis
+import redis.asyncio
+import redis.asyncio.sentinel
+import redis.sentinel
+
+from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterClient, ClusterClient
+
+
+class BlockingPool(redis.BlockingConnectionPool):
+    """redis-py's thread-safe blocking pool, plus :meth:`close_connections`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._retire_lock = threading.Lock()
+        self._retiring: weakref.WeakSet[Any] = weakref.WeakSet()  # to disconnect on release
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    def close_connections(self) -> None:
+        """Disconnect the idle connections now, and those in use when their callers release them."""
+        with self._retire_lock:
+            # Every connection opened so far, before any is taken below: one released from now on
+            # is disconnected by release(), one still idle is disconnected here.
+            self._retiring.update(self._connections)
+        idle = self._take_idle()
+        try:
+            for connection in idle:
+                if connection is not None:  # None: a slot the pool has not opened a connection in
+                    with self._retire_lock:
+                        self._retiring.discard(connection)
+                    connection.disconnect()
+        finally:
+            for connection in idle:
+                self.pool.put_nowait(connection)
+
+    def _take_idle(self) -> list[Any]:
+        """Everything in the queue, taken as ``get_connection`` takes it: no other thread has these."""
+        taken: list[Any] = []
+        while True:
+            try:
+                taken.append(self.pool.get_nowait())
+            except queue.Empty:
+                return taken
+
+    def release(self, connection: Any) -> None:
+        if self._retiring:  # empty but for a moment after a close: one test on the hot path
+            with self._retire_lock:
+                retired = connection in self._retiring
+                self._retiring.discard(connection)
+            if retired:
+                connection.disconnect()
+        super().release(connection)  # type: ignore[no-untyped-call]
+
+
+class BlockingSentinelPool(redis.sentinel.SentinelConnectionPool, BlockingPool):
+    """Sentinel's master discovery, with the blocking pool's bounded wait for a free connection.
+
+    The pool's sentinels are ours alone, so disconnecting the pool disconnects them too, in the
+    same way: all their connections on ``disconnect()``, only idle ones when a new master is found
+    (a concurrent lookup keeps its connection) and on :meth:`close_connections`. They reconnect
+    when next asked.
+    """
+
+    def disconnect(self, inuse_connections: bool = True) -> None:
+        super().disconnect(inuse_connections)
+        for sentinel in self.sentinel_manager.sentinels:
+            sentinel.connection_pool.disconnect(inuse_connections)
+
+    def close_connections(self) -> None:
+        super().close_connections()
+        for sentinel in self.sentinel_manager.sentinels:
+            # A plain ConnectionPool hands out and disconnects idle connections under one lock, so
+            # this leaves a lookup in flight alone; its connection stays open until the next close.
+            sentinel.connection_pool.disconnect(inuse_connections=False)
+
+
+class AsyncBlockingPool(redis.asyncio.BlockingConnectionPool):
+    """redis.asyncio's blocking pool (one event loop's), plus :meth:`close_connections`.
+
+    Used on its own loop only, so the bookkeeping needs no lock.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._retiring: weakref.WeakSet[Any] = weakref.WeakSet()
+        super().__init__(*args, **kwargs)
+
+    async def close_connections(self) -> None:
+        """Async twin of :meth:`BlockingPool.close_connections`; run it on the pool's loop."""
+        self._retiring.update(self._in_use_connections)
+        await _disconnect_idle(self)
+
+    async def release(self, connection: Any) -> None:
+        if self._retiring and connection in self._retiring:
+            self._retiring.discard(connection)
+            await connection.disconnect()
+        await super().release(connection)
+
+
+class AsyncBlockingSentinelPool(redis.asyncio.sentinel.SentinelConnectionPool, AsyncBlockingPool):
+    """Async twin of :class:`BlockingSentinelPool`."""
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        await super().disconnect(inuse_connections)
+        for sentinel in self.sentinel_manager.sentinels:
+            await sentinel.connection_pool.disconnect(inuse_connections)
+
+    async def close_connections(self) -> None:
+        await super().close_connections()
+        for sentinel in self.sentinel_manager.sentinels:
+            await _disconnect_idle(sentinel.connection_pool)
+
+
+async def _disconnect_idle(pool: Any) -> None:
+    """Disconnect a redis.asyncio pool's idle connections, each taken out of the pool first.
+
+    ``pool.disconnect(inuse_connections=False)`` awaits each disconnect with the connection still
+    in the pool, so another task of the loop can pick it up half closed. Here the connections are
+    moved to "in use" first (the pool's bound on connections still counts them), then released.
+    """
+    idle = list(pool._available_connections)
+    pool._available_connections.clear()
+    pool._in_use_connections.update(idle)
+    try:
+        await asyncio.gather(*(connection.disconnect() for connection in idle), return_exceptions=True)
+    finally:
+        for connection in idle:
+            await pool.release(connection)
+
+
+def close_connections(client: redis.Redis | ClusterClient) -> None:
+    """Close the sync client's connections without disturbing calls in flight (module docstring)."""
+    if isinstance(client, ClusterClient):
+        # Node pools are plain ConnectionPools, which hand out and disconnect idle connections
+        # under one lock; RedisCluster releases its connections through the pool, which disconnects
+        # the ones redis-py's flag marks. (RedisCluster.close() would disconnect connections in use.)
+        for pool in client.node_pools():
+            pool.update_active_connections_for_reconnect()
+            pool.disconnect_free_connections()
+        return
+    pool = client.connection_pool
+    assert isinstance(pool, BlockingPool), "the client factory builds every standalone pool"
+    pool.close_connections()
+
+
+async def aclose_connections(client: redis.asyncio.Redis | AsyncClusterClient) -> None:
+    """Async twin of :func:`close_connections`, for a client of the running event loop."""
+    if isinstance(client, AsyncClusterClient):
+        for node in client.cluster.get_nodes():
+            # In use: the node's execute_command disconnects a marked connection when its call ends.
+            node.update_active_connections_for_reconnect()
+            # Idle: taken out of the node altogether (as acquire_connection takes one), so no task
+            # picks one up half closed and the node may open new ones meanwhile; then dropped.
+            idle = list(node._free)
+            node._free.clear()
+            for connection in idle:
+                node._connections.remove(connection)
+            await asyncio.gather(*(conn.disconnect() for conn in idle), return_exceptions=True)
+        return
+    pool = client.connection_pool
+    assert isinstance(pool, AsyncBlockingPool), "the client factory builds every standalone pool"
+    await pool.close_connections()
