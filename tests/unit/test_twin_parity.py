@@ -33,11 +33,8 @@ DIFFERENCES: dict[str, str] = {
         "(AsyncBatchWriter); the sync twin has one BatchWriter on its one client"
     ),
     f"{_REDIS}.redis_provider:RedisCacheProvider.aclose": (
-        "aclose can await, so it closes the running loop's client on that loop (aclose_current); "
-        "close cannot, and releases what needs no awaiting (LoopClients.release). "
-        "REAL ASYMMETRY, to fix: aclose leaves open the clients of loops running in other threads, "
-        "which close() closes, so it does not release every resource as ICacheProvider.aclose "
-        "promises; it should also call self._loop_clients.release()"
+        "aclose can await, so it first closes the running loop's client on that loop "
+        "(aclose_current), then does what close() does; close cannot await that loop's client"
     ),
     f"{_REDIS}.cluster_client:AsyncClusterClient._call": (
         "asyncio.Semaphore.acquire takes no timeout, so asyncio.timeout bounds the wait; and "
@@ -48,10 +45,6 @@ DIFFERENCES: dict[str, str] = {
     f"{_REDIS}.cluster_client:AsyncClusterClient.aclose": (
         "the sync RedisCluster may not exist yet (built on first use, as it dials in its "
         "constructor); the async one always does (built at once, it dials on its first command)"
-    ),
-    f"{_REDIS}.keyspace:KeySpace.remove_all_async": (
-        "NOT INTENDED (same behaviour, worded differently), to fix: the sync twin sums a generator, "
-        "which an async one cannot feed to sum(); write both as the same loop"
     ),
 }
 

@@ -7,7 +7,7 @@ never used: a shared cache must not execute code found in it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgpack
@@ -90,21 +90,6 @@ def _unsupported(value: Any, exc: Exception) -> CacheSerializationError:
         f"cannot cache a value of type {kind}: {exc} "
         "(supported: None, bool, int up to 64 bits, float, str, bytes, list, tuple, dict)"
     )
-
-
-def check_mapping(mapping: Any) -> Mapping[Any, Any]:
-    """Return ``mapping`` if it is a ``Mapping`` (what ``set_many`` takes); else raise ``TypeError``.
-
-    Both providers call it first, so a list of pairs or None fails alike everywhere, with a message
-    that says what to pass, rather than as whatever iterating it happens to raise (AttributeError on
-    ``.items()``, a key check complaining about a tuple).
-    """
-    if not isinstance(mapping, Mapping):
-        raise TypeError(
-            "set_many expects a mapping of key to value (a dict such as {'key': value}), "
-            f"got {type(mapping).__name__}"
-        )
-    return mapping
 
 
 def check_size(payload: bytes, max_bytes: int) -> bytes:

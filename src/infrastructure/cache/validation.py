@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: Longest key accepted, in characters. Redis would take 512 MB, but a key this long is a bug
@@ -75,3 +75,18 @@ def resolve_ttl(ttl: Any, default_ttl: float) -> float:
     if 0 < ttl < 0.001:
         return 0.001
     return float(ttl)
+
+
+def check_mapping(mapping: Any) -> Mapping[Any, Any]:
+    """Return ``mapping`` if it is a ``Mapping`` (what ``set_many`` takes); else raise ``TypeError``.
+
+    Both providers call it first, so a list of pairs or None fails alike everywhere, with a message
+    that says what to pass, rather than as whatever iterating it happens to raise (AttributeError on
+    ``.items()``, a key check complaining about a tuple).
+    """
+    if not isinstance(mapping, Mapping):
+        raise TypeError(
+            "set_many expects a mapping of key to value (a dict such as {'key': value}), "
+            f"got {type(mapping).__name__}"
+        )
+    return mapping

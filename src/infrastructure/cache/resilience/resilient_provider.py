@@ -31,7 +31,7 @@ from typing import Any, Literal, TypeVar
 from src.infrastructure.cache.compute.leases import Leases
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.invalidations import PendingInvalidations
-from src.infrastructure.cache.validation import check_keys
+from src.infrastructure.cache.validation import check_keys, check_mapping
 from src.infrastructure.cache.wrappers.forwarding import ForwardingCacheProvider
 from src.interfaces.llm.cache import CacheUnavailableError, ICacheProvider
 
@@ -320,7 +320,9 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         self._write(lambda cache: cache.set(key, value, ttl), (key,), (value,), ttl)
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
-        self._write(lambda cache: cache.set_many(mapping, ttl), _keys_of(mapping), mapping.values(), ttl)
+        items = check_mapping(mapping)
+        keys, values = items.keys(), items.values()
+        self._write(lambda cache: cache.set_many(items, ttl), keys, values, ttl)
 
     def delete(self, key: str) -> bool:
         return bool(self._write(lambda cache: cache.delete(key), (key,)))
@@ -351,8 +353,9 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         await self._write_async(lambda cache: cache.set_async(key, value, ttl), (key,), (value,), ttl)
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
+        items = check_mapping(mapping)
         await self._write_async(
-            lambda cache: cache.set_many_async(mapping, ttl), _keys_of(mapping), mapping.values(), ttl
+            lambda cache: cache.set_many_async(items, ttl), items.keys(), items.values(), ttl
         )
 
     async def delete_async(self, key: str) -> bool:
@@ -407,10 +410,3 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         finally:
             if self.fallback is not None:
                 await self.fallback.aclose()
-
-
-def _keys_of(mapping: Mapping[str, Any]) -> Iterable[str]:
-    """The keys of a ``set_many`` mapping, refusing a non-mapping as the providers do."""
-    if not isinstance(mapping, Mapping):
-        raise TypeError(f"set_many expects a mapping of key to value, got {type(mapping).__name__}")
-    return mapping.keys()

@@ -15,7 +15,7 @@ from src.infrastructure.cache import serialization
 from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
 from src.infrastructure.cache.stats import CacheStats
-from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
+from src.infrastructure.cache.validation import check_key, check_keys, check_mapping, resolve_ttl
 
 logger = logging.getLogger(__name__)
 
@@ -163,7 +163,7 @@ class MemoryCacheProvider(CacheProviderBase):
         return found
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
-        serialization.check_mapping(mapping)
+        check_mapping(mapping)
         seconds = resolve_ttl(ttl, self._default_ttl)
         entries = [(check_key(key), (self._encode(value), seconds)) for key, value in mapping.items()]
         with self._lock:

@@ -68,7 +68,11 @@ class KeySpace:
         The count is exact: a key SCAN returns twice is unlinked once, as UNLINK counts only keys
         it removed. On a cluster every primary is swept, and each page's UNLINK is split by slot.
         """
-        return sum(client.unlink(*names) for names in self._pages(client) if names)
+        removed = 0
+        for names in self._pages(client):
+            if names:
+                removed += client.unlink(*names)
+        return removed
 
     async def remove_all_async(self, client: AsyncClient) -> int:
         """Async twin of :meth:`remove_all`."""

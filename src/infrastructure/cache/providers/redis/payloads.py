@@ -15,7 +15,7 @@ from typing import Any
 from src.infrastructure.cache import serialization
 from src.infrastructure.cache.providers.redis.keyspace import KeySpace
 from src.infrastructure.cache.stats import CacheStats
-from src.infrastructure.cache.validation import check_keys
+from src.infrastructure.cache.validation import check_keys, check_mapping
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class PayloadCodec:
 
     def batch(self, mapping: Mapping[str, Any]) -> tuple[list[bytes], list[bytes]]:
         """Names and payloads of a batch: every key validated, every value encoded, nothing sent."""
-        serialization.check_mapping(mapping)
+        check_mapping(mapping)
         names = self._keys.names(check_keys(mapping))  # a mapping's keys are distinct already
         payloads = [_dumps(value) for value in mapping.values()]
         if payloads and max(map(len, payloads)) > self._max_bytes:

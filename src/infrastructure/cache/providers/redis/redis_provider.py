@@ -344,7 +344,8 @@ class RedisCacheProvider(CacheProviderBase):
             raise self._failure(exc, "get_size (SCAN)") from exc
 
     async def aclose(self) -> None:
-        """Close this event loop's connections and the sync pool's, as ``close()`` does.
-        The provider stays usable."""
+        """Close this event loop's connections, then everything ``close()`` closes (the sync pool's,
+        and those of loops running in other threads). The provider stays usable."""
         await self._loop_clients.aclose_current()
         close_connections(self._client)
+        self._loop_clients.release()
