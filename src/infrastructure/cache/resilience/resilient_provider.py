@@ -354,9 +354,8 @@ class ResilientCacheProvider(ForwardingCacheProvider):
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         items = check_mapping(mapping)
-        await self._write_async(
-            lambda cache: cache.set_many_async(items, ttl), items.keys(), items.values(), ttl
-        )
+        keys, values = items.keys(), items.values()
+        await self._write_async(lambda cache: cache.set_many_async(items, ttl), keys, values, ttl)
 
     async def delete_async(self, key: str) -> bool:
         return bool(await self._write_async(lambda cache: cache.delete_async(key), (key,)))
