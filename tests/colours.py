@@ -14,8 +14,8 @@ import threading
 from collections.abc import Coroutine, Iterable, Mapping
 from typing import Any, TypeVar
 
+from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.wrappers.forwarding import ForwardingCacheProvider
-from src.interfaces.llm.cache import ICacheProvider
 
 T = TypeVar("T")
 
@@ -70,7 +70,7 @@ class AsyncColour(ForwardingCacheProvider):
     forwarded as they are; ``close`` is ``aclose``. The ``_async`` methods stay those of ``inner``.
     """
 
-    def __init__(self, inner: ICacheProvider, loops: TestLoops) -> None:
+    def __init__(self, inner: CacheProviderBase, loops: TestLoops) -> None:
         super().__init__(inner)
         self._loops = loops
 
@@ -82,6 +82,9 @@ class AsyncColour(ForwardingCacheProvider):
 
     def delete(self, key: str) -> bool:
         return self._loops.run(self.inner.delete_async(key))
+
+    def get_entry(self, key: str) -> Any:
+        return self._loops.run(self.inner.get_entry_async(key))
 
     def exists(self, key: str) -> bool:
         return self._loops.run(self.inner.exists_async(key))

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.config.cache_config import CacheConfig, MemoryCacheConfig, RedisCacheConfig
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
@@ -250,7 +251,9 @@ def make_cache_provider(request: pytest.FixtureRequest, colour: str) -> Iterator
     loops = TestLoops()
 
     def make(**settings: Any) -> ICacheProvider:
-        return AsyncColour(factory(**settings), loops)
+        provider = factory(**settings)
+        assert isinstance(provider, CacheProviderBase)  # every provider of the project is one
+        return AsyncColour(provider, loops)
 
     yield make
     loops.close()

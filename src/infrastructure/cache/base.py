@@ -9,9 +9,11 @@ from :meth:`CacheProviderBase.leases`; the others return None and rely on the in
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from src.infrastructure.cache.codec import StoredEntry
 from src.infrastructure.cache.compute.engine import ComputeOnce
 from src.infrastructure.cache.compute.leases import Leases
 from src.infrastructure.cache.compute.settings import ComputeSettings
@@ -23,6 +25,16 @@ class CacheProviderBase(ICacheProvider):
 
     def __init__(self, compute: ComputeSettings | None = None) -> None:
         self.compute = ComputeOnce(self, self.leases, compute or ComputeSettings())
+
+    @abstractmethod
+    def get_entry(self, key: str) -> StoredEntry | Any:
+        """``key``'s entry with its freshness - stale ones included, while the backend keeps them -
+        or ``MISSING``. Counts one lookup, a stale entry as a miss. For compute-once's stale serving
+        and XFetch; ``get`` is the contract's read."""
+
+    @abstractmethod
+    async def get_entry_async(self, key: str) -> StoredEntry | Any:
+        """Async twin of :meth:`get_entry`."""
 
     def leases(self) -> Leases | None:
         """The cross-process locks this provider offers compute-once now, or None (in-process only)."""

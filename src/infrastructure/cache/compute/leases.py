@@ -18,18 +18,11 @@ in-process flight is all the locking they need.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Final
+from typing import Any
 
+from src.infrastructure.cache.sentinels import MISSING
 
-class _Missing:
-    __slots__ = ()
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-
-#: What lease operations return for "no value stored". Never equal to a value a caller stored.
-MISSING: Final[Any] = _Missing()
+__all__ = ["MISSING", "Leases"]
 
 
 class Leases(ABC):

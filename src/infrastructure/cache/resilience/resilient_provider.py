@@ -28,20 +28,23 @@ import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Literal, TypeVar
 
+from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.codec import StoredEntry
 from src.infrastructure.cache.compute.leases import Leases
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.invalidations import PendingInvalidations
+from src.infrastructure.cache.sentinels import MISSING
 from src.infrastructure.cache.validation import check_keys, check_mapping
 from src.infrastructure.cache.wrappers.forwarding import ForwardingCacheProvider
-from src.interfaces.llm.cache import CacheUnavailableError, ICacheProvider
+from src.interfaces.llm.cache import CacheUnavailableError
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OnError = Literal["raise", "fallback", "ignore"]
 #: One operation, as a call on whichever provider serves it (the primary, or the fallback).
-Call = Callable[[ICacheProvider], T]
-AsyncCall = Callable[[ICacheProvider], Awaitable[T]]
+Call = Callable[[CacheProviderBase], T]
+AsyncCall = Callable[[CacheProviderBase], Awaitable[T]]
 _BATCH = 1000
 
 
@@ -60,11 +63,11 @@ class ResilientCacheProvider(ForwardingCacheProvider):
 
     def __init__(
         self,
-        primary: ICacheProvider,
+        primary: CacheProviderBase,
         *,
         on_error: OnError,
         breaker: CircuitBreaker,
-        fallback: ICacheProvider | None = None,
+        fallback: CacheProviderBase | None = None,
         max_pending_invalidations: int = 100_000,
     ) -> None:
         if on_error == "fallback" and fallback is None:
@@ -185,7 +188,7 @@ class ResilientCacheProvider(ForwardingCacheProvider):
 
     # ---------------------------------------------------------------- the policy, shared by both colours
 
-    def _degraded_source(self, keys: Iterable[str]) -> ICacheProvider | None:
+    def _degraded_source(self, keys: Iterable[str]) -> CacheProviderBase | None:
         """Who serves a read while the circuit is open: the fallback, or None (a miss).
 
         Raises under ``raise``. Keys are checked first, so misuse fails alike with the backend down.
@@ -304,6 +307,9 @@ class ResilientCacheProvider(ForwardingCacheProvider):
     def exists(self, key: str) -> bool:
         return self._read(lambda cache: cache.exists(key), False, (key,))
 
+    def get_entry(self, key: str) -> StoredEntry | Any:
+        return self._read(lambda cache: cache.get_entry(key), MISSING, (key,))
+
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
         return self._read(lambda cache: cache.get_many(wanted), {})
@@ -341,6 +347,9 @@ class ResilientCacheProvider(ForwardingCacheProvider):
 
     async def exists_async(self, key: str) -> bool:
         return await self._read_async(lambda cache: cache.exists_async(key), False, (key,))
+
+    async def get_entry_async(self, key: str) -> StoredEntry | Any:
+        return await self._read_async(lambda cache: cache.get_entry_async(key), MISSING, (key,))
 
     async def get_many_async(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)

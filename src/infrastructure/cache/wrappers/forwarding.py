@@ -12,25 +12,25 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.codec import StoredEntry
 from src.infrastructure.cache.compute.leases import Leases
-from src.interfaces.llm.cache import ICacheProvider
 
 
 class ForwardingCacheProvider(CacheProviderBase):
-    """Implements :class:`ICacheProvider` by calling the same method of ``inner``.
+    """Implements the contract (``ICacheProvider``) by calling the same method of ``inner``.
 
     ``name`` is the inner provider's, so a wrapped Redis provider still reports ``redis``.
     ``get_or_set`` is not forwarded: it runs here, over this wrapper's own reads and writes, with
     the inner provider's compute settings and leases.
     """
 
-    def __init__(self, inner: ICacheProvider) -> None:
-        super().__init__(inner.compute.settings if isinstance(inner, CacheProviderBase) else None)
+    def __init__(self, inner: CacheProviderBase) -> None:
+        super().__init__(inner.compute.settings)
         self.inner = inner
         self.name = inner.name
 
     def leases(self) -> Leases | None:
-        return self.inner.leases() if isinstance(self.inner, CacheProviderBase) else None
+        return self.inner.leases()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r})"
@@ -48,6 +48,9 @@ class ForwardingCacheProvider(CacheProviderBase):
 
     def exists(self, key: str) -> bool:
         return self.inner.exists(key)
+
+    def get_entry(self, key: str) -> StoredEntry | Any:
+        return self.inner.get_entry(key)
 
     # ---------------------------------------------------------------- batches
 
@@ -96,6 +99,9 @@ class ForwardingCacheProvider(CacheProviderBase):
 
     async def exists_async(self, key: str) -> bool:
         return await self.inner.exists_async(key)
+
+    async def get_entry_async(self, key: str) -> StoredEntry | Any:
+        return await self.inner.get_entry_async(key)
 
     async def get_many_async(self, keys: Iterable[str]) -> dict[str, Any]:
         return await self.inner.get_many_async(keys)

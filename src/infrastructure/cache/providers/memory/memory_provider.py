@@ -13,13 +13,20 @@ from cachetools import TLRUCache
 
 from src.infrastructure.cache import serialization
 from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.codec import PayloadCodec, StoredEntry, Timed
 from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
+from src.infrastructure.cache.sentinels import MISSING
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, check_mapping, resolve_ttl
+from src.interfaces.llm.cache import CacheSerializationError
 
 logger = logging.getLogger(__name__)
 
-_MISSING = object()
+
+def _same_keys(keys: list[str]) -> list[str]:
+    return keys
+
+
 _dumps = serialization.dumps
 _loads = serialization.loads
 _NEVER = float("inf")
@@ -85,27 +92,45 @@ class MemoryCacheProvider(CacheProviderBase):
         self._default_ttl = self.config.default_ttl
         self._serialize = self.config.serialize_values
         self._max_value_bytes = self.config.max_value_bytes
+        self._timer = timer
+        self._codec: PayloadCodec[str] = PayloadCodec(
+            self._max_value_bytes, self._stats, names=_same_keys, clock=timer, provider=self.name
+        )
 
     def __repr__(self) -> str:
         return f"MemoryCacheProvider(max_size={self.config.max_size}, default_ttl={self._default_ttl})"
 
     # ---------------------------------------------------------------- encoding
 
+    # Stored copies go through the shared codec (``codec``): the same payloads, limits and decode
+    # policy as Redis. With ``serialize_values`` off, values are stored as they are, and a timed
+    # entry of compute-once as a ``StoredEntry``.
+
     def _encode(self, value: Any) -> Any:
-        if not self._serialize:
-            return value
-        return serialization.check_size(serialization.dumps(value), self._max_value_bytes)
+        if self._serialize:
+            return self._codec.encode(value)
+        if type(value) is Timed:
+            fresh_until = self._timer() + value.fresh_for if value.fresh_for else float("inf")
+            return StoredEntry(value.value, fresh_until, value.compute_seconds)
+        return value
 
     def _decode(self, key: str, stored: Any) -> Any:
-        if not self._serialize:
+        """The value of an entry counted as a hit under the lock; ``MISSING`` (and the count moved
+        to a miss) for a stale timed entry or an undecodable payload."""
+        if self._serialize:
+            value = self._codec.decode(key, stored)
+        elif type(stored) is StoredEntry:
+            value = stored.value if stored.fresh_until > self._timer() else MISSING
+        else:
             return stored
-        try:
-            return serialization.loads(stored)
-        except serialization.PayloadDecodeError as exc:  # cannot happen for our own bytes; kept for parity
-            logger.warning("memory cache: undecodable value under key %r treated as a miss: %s", key, exc)
-            self._stats.record_lookups(hits=-1, misses=1)  # it was counted as a hit under the lock
-            self._stats.record_error("decode")
-            return _MISSING
+        if value is MISSING:
+            self._stats.record_lookups(hits=-1, misses=1)
+        return value
+
+    def _entry(self, key: str, stored: Any) -> StoredEntry | Any:
+        if self._serialize:
+            return self._codec.decode_entry(key, stored)
+        return stored if type(stored) is StoredEntry else StoredEntry(stored, float("inf"), 0.0)
 
     # ---------------------------------------------------------------- single keys
 
@@ -122,18 +147,26 @@ class MemoryCacheProvider(CacheProviderBase):
                 return default
             stats.hits += 1
         if not self._serialize:
-            return entry[0]
+            stored = entry[0]
+            if type(stored) is not StoredEntry:
+                return stored
         try:
             return _loads(entry[0])
         except serialization.PayloadDecodeError:
-            value = self._decode(key, entry[0])  # logs and counts it
-            return default if value is _MISSING else value
+            value = self._decode(key, entry[0])  # a timed entry, or logs and counts what it is
+            return default if value is MISSING else value
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         check_key(key)
-        stored = _dumps(value) if self._serialize else value
-        if self._serialize and len(stored) > self._max_value_bytes:
-            self._encode(value)  # raises, naming the size
+        if self._serialize:
+            try:
+                stored = _dumps(value)
+            except CacheSerializationError:
+                stored = self._encode(value)  # a timed entry of compute-once; anything else raises
+            if len(stored) > self._max_value_bytes:
+                self._encode(value)  # raises, naming the size
+        else:
+            stored = self._encode(value) if type(value) is Timed else value
         entry = (stored, self._default_ttl if ttl is None else resolve_ttl(ttl, self._default_ttl))
         with self._lock:
             self._cache[key] = entry
@@ -147,6 +180,17 @@ class MemoryCacheProvider(CacheProviderBase):
         with self._lock:
             return key in self._cache
 
+    def get_entry(self, key: str) -> StoredEntry | Any:
+        check_key(key)
+        with self._lock:
+            entry = self._cache.get(key)
+        found = MISSING if entry is None else self._entry(key, entry[0])
+        if found is MISSING or found.fresh_until <= self._timer():
+            self._stats.record_miss()  # a stale entry too: get would not return it
+        else:
+            self._stats.record_hit()
+        return found
+
     # ---------------------------------------------------------------- batches
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
@@ -158,7 +202,7 @@ class MemoryCacheProvider(CacheProviderBase):
             self._stats.misses += len(wanted) - len(entries)
         found: dict[str, Any] = {}
         for key, entry in entries:
-            if (value := self._decode(key, entry[0])) is not _MISSING:
+            if (value := self._decode(key, entry[0])) is not MISSING:
                 found[key] = value
         return found
 
@@ -224,6 +268,9 @@ class MemoryCacheProvider(CacheProviderBase):
 
     async def get_async(self, key: str, default: Any = None) -> Any:
         return self.get(key, default)
+
+    async def get_entry_async(self, key: str) -> StoredEntry | Any:
+        return self.get_entry(key)
 
     async def set_async(self, key: str, value: Any, ttl: float | None = None) -> None:
         self.set(key, value, ttl)

@@ -11,6 +11,7 @@ from typing import Any
 from redis.utils import HIREDIS_AVAILABLE
 
 from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.codec import PayloadCodec, StoredEntry
 from src.infrastructure.cache.compute.leases import MISSING
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig
 from src.infrastructure.cache.providers.redis import topology
@@ -26,7 +27,6 @@ from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS, erro
 from src.infrastructure.cache.providers.redis.keyspace import KeySpace, namespace_prefix
 from src.infrastructure.cache.providers.redis.leases import RedisLeases
 from src.infrastructure.cache.providers.redis.loop_clients import LoopClients
-from src.infrastructure.cache.providers.redis.payloads import PayloadCodec
 from src.infrastructure.cache.providers.redis.pools import close_connections
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.infrastructure.cache.stats import CacheStats
@@ -82,7 +82,10 @@ class RedisCacheProvider(CacheProviderBase):
         self._server = server_label(config)
         self._client = sync_client_for(config)
         self._writer = BatchWriter(self._client)
-        self._codec = PayloadCodec(self._keys, config.max_value_bytes, self._stats)
+        # Wall-clock time for timed entries: every process sharing the namespace reads the same.
+        self._codec = PayloadCodec(
+            config.max_value_bytes, self._stats, names=self._keys.names, clock=time.time, provider=self.name
+        )
         self._db = database(config)
         self._loop_clients = LoopClients(partial(async_client_for, config))
         self._leases = RedisLeases(
@@ -138,6 +141,14 @@ class RedisCacheProvider(CacheProviderBase):
 
     def delete(self, key: str) -> bool:
         return self.delete_many((check_key(key),)) == 1
+
+    def get_entry(self, key: str) -> StoredEntry | Any:
+        name = self._keys.name(check_key(key))
+        try:
+            payload = self._client.get(name)
+        except BACKEND_ERRORS as exc:
+            raise self._failure(exc, "GET") from exc
+        return self._codec.entry(key, payload)
 
     def exists(self, key: str) -> bool:
         name = self._keys.name(check_key(key))
@@ -284,6 +295,15 @@ class RedisCacheProvider(CacheProviderBase):
 
     async def delete_async(self, key: str) -> bool:
         return await self.delete_many_async((check_key(key),)) == 1
+
+    async def get_entry_async(self, key: str) -> StoredEntry | Any:
+        name = self._keys.name(check_key(key))
+        client = await self._loop_clients.current()
+        try:
+            payload = await client.get(name)
+        except BACKEND_ERRORS as exc:
+            raise self._failure(exc, "GET") from exc
+        return self._codec.entry(key, payload)
 
     async def exists_async(self, key: str) -> bool:
         name = self._keys.name(check_key(key))
