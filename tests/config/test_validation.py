@@ -24,6 +24,8 @@ def load(providers: dict[str, Any], default: str = "memory") -> CacheConfig:
         ({"redis": {"port": 70000}}, "cache.providers.redis.port", "70000"),
         ({"redis": {"port": 1.5}}, "cache.providers.redis.port", "1.5"),
         ({"redis": {"port": True}}, "cache.providers.redis.port", "True"),
+        ({"redis": {"port": 10**400}}, "cache.providers.redis.port", "must be between 1 and 65535"),
+        ({"memory": {"default_ttl": 10**400}}, "cache.providers.memory.default_ttl", "expected a number"),
         ({"redis": {"db": -1}}, "cache.providers.redis.db", "-1"),
         ({"redis": {"ssl": "maybe"}}, "cache.providers.redis.ssl", "'maybe'"),
         ({"redis": {"ssl_cert_reqs": "sometimes"}}, "cache.providers.redis.ssl_cert_reqs", "'sometimes'"),
