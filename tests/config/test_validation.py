@@ -82,7 +82,9 @@ def test_unknown_top_level_key_and_unknown_provider() -> None:
 
 def test_default_provider_must_be_registered_and_enabled() -> None:
     with pytest.raises(
-        CacheConfigError, match=r"cache\.default_provider: 'redis' is disabled; enabled providers: memory"
+        CacheConfigError,
+        match=r"cache\.default_provider: 'redis' is disabled \(set cache\.providers\.redis\.enabled: true, "
+        r"or choose another\); enabled providers: memory",
     ):
         load({"redis": {"enabled": False}}, default="redis")
     with pytest.raises(
@@ -131,9 +133,7 @@ def test_url_password_is_masked_in_errors_repr_and_display() -> None:
 
 
 def test_empty_key_prefix_needs_owns_database() -> None:
-    with pytest.raises(
-        CacheConfigError, match=r"cache\.providers\.redis: key_prefix is empty.*owns_database"
-    ):
+    with pytest.raises(CacheConfigError, match=r"cache\.providers\.redis\.key_prefix: empty.*owns_database"):
         load({"redis": {"key_prefix": ""}})
     config = load({"redis": {"key_prefix": "", "owns_database": True}})
     assert config.providers["redis"].key_prefix == ""  # type: ignore[attr-defined]

@@ -26,6 +26,7 @@ from src.interfaces.llm.cache import CacheConfigError
 __all__ = [  # mask_url included: the providers and the benchmarks import it from here
     "MASK",
     "FieldRules",
+    "Hidden",
     "SettingError",
     "bounded",
     "build_section",
@@ -36,6 +37,7 @@ __all__ = [  # mask_url included: the providers and the benchmarks import it fro
     "is_name",
     "key_path",
     "mask_url",
+    "refuse_unknown_keys",
     "secret",
     "url_with_secret",
 ]
@@ -68,6 +70,17 @@ class FieldRules:
     FieldRules({...})]``): the same keys as field metadata (``minimum``, ``maximum``, ...)."""
 
     by_field: Mapping[str, Mapping[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Hidden:
+    """A secret inside a value that is compared or hashed (a pool's key): equal by its value,
+    shown as ``'***'``."""
+
+    value: Any
+
+    def __repr__(self) -> str:
+        return repr(MASK)
 
 
 def is_name(key: Any) -> bool:
@@ -146,7 +159,7 @@ def build_section(
     if not isinstance(data, Mapping):
         raise SettingError(path, f"expected a mapping of settings, got {type(data).__name__}")
     fields = {field.name: field for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    _refuse_unknown_keys(data, path, [*fields, *also_known])
+    refuse_unknown_keys(data, path, [*fields, *also_known])
     hints = typing.get_type_hints(cls, include_extras=True)
     values = {
         name: coerce(data[name], hints[name], f"{path}.{name}", _metadata(field, rules))
@@ -159,7 +172,8 @@ def build_section(
         raise _section_error(path, str(exc), fields) from None
 
 
-def _refuse_unknown_keys(data: Mapping[Any, Any], path: str, known: Collection[str]) -> None:
+def refuse_unknown_keys(data: Mapping[Any, Any], path: str, known: Collection[str]) -> None:
+    """:class:`SettingError` for the first key of ``data`` not in ``known``, with a suggestion."""
     for key in data:
         if key not in known:
             raise SettingError(
