@@ -228,7 +228,7 @@ def test_connection_key_decides_which_caches_can_share_a_pool() -> None:
     config = caches(
         {
             "llm": {**LLM, "password": "pw-1-do-not-leak"},
-            "tools": {**TOOLS, "password": "pw-1-do-not-leak", "default_ttl": 60},
+            "tools": {**TOOLS, "password": "pw-1-do-not-leak", "default_ttl": 60, "compute": {"beta": 1}},
             "other_user": {**TOOLS, "key_prefix": "x:", "password": "pw-2-do-not-leak"},
             "other_pool": {**TOOLS, "key_prefix": "y:", "connection_pool": {"max_connections": 5}},
         }

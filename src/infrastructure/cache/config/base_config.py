@@ -10,9 +10,10 @@ for the code that wraps the provider.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from src.infrastructure.cache.config.sections import bounded
+from src.infrastructure.cache.compute.settings import ComputeSettings
+from src.infrastructure.cache.config.sections import FieldRules, bounded
 from src.infrastructure.cache.validation import MAX_TTL
 
 #: The largest ``max_value_bytes``: what Redis accepts as one string by default. A larger value
@@ -20,6 +21,20 @@ from src.infrastructure.cache.validation import MAX_TTL
 MAX_VALUE_BYTES = 512 * 1024 * 1024
 
 OnError = Literal["raise", "fallback", "ignore"]
+
+#: Bounds of ``ComputeSettings`` (whose class, outside the config package, carries none) so that a
+#: bad value is refused naming its key path. The lower bounds are the class's own; the upper ones
+#: are the config's: a lease held, or a wait, longer than a day is a mistake (and a wait beyond
+#: ``threading.TIMEOUT_MAX``, ~292 years, an OverflowError), and a stale entry is kept at most as
+#: long as any TTL.
+COMPUTE_RULES = FieldRules(
+    {
+        "lease_ttl": bounded(0.001, 86_400),
+        "wait_timeout": bounded(0.001, 86_400),
+        "stale_ttl": bounded(0, MAX_TTL),
+        "beta": bounded(0),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,9 @@ class BaseCacheConfig:
     #: Largest serialized value accepted, in bytes; a larger one raises and writes nothing. At most
     #: 512 MiB, the largest string Redis stores by default (``proto-max-bulk-len``).
     max_value_bytes: int = field(default=1_048_576, metadata=bounded(1, MAX_VALUE_BYTES))
+    #: How ``get_or_set`` behaves for this cache (the YAML section ``compute:``): lease and wait
+    #: times, stale serving, XFetch. Each call may override any of them by keyword.
+    compute: Annotated[ComputeSettings, COMPUTE_RULES] = field(default_factory=ComputeSettings)
 
 
 @dataclass(frozen=True)
