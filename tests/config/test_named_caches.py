@@ -263,3 +263,4 @@ def test_named_caches_from_a_file_with_environment_variables(tmp_path: Path) -> 
     assert str(refused.value).startswith(
         "cache.providers.llm_responses.key_prefix: empty, so clear() would delete every key"
     )
+    assert "(from environment variable LLM_CACHE_PREFIX)" in str(refused.value)

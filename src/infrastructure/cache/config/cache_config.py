@@ -109,4 +109,5 @@ def _default_provider(default: Any, providers: Mapping[str, BaseCacheConfig]) ->
     if default in providers:
         enable = f"{ROOT}.providers.{default}.enabled: true"
         raise SettingError(path, f"{default!r} is disabled (set {enable}, or choose another); {choices}")
-    raise SettingError(path, f"{default!r} is not a provider{did_you_mean(default, providers)}; {choices}")
+    hint = did_you_mean(default, providers)
+    raise SettingError(path, f"{default!r} is not a provider{hint}{' ' if hint else '; '}{choices}")
