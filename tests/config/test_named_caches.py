@@ -264,3 +264,33 @@ def test_named_caches_from_a_file_with_environment_variables(tmp_path: Path) -> 
         "cache.providers.llm_responses.key_prefix: empty, so clear() would delete every key"
     )
     assert "(from environment variable LLM_CACHE_PREFIX)" in str(refused.value)
+
+
+def test_the_shipped_multi_cache_example_is_valid_once_uncommented(tmp_path: Path) -> None:
+    shipped = (Path(__file__).resolve().parents[2] / "configs" / "global.yaml").read_text()
+    head, marker, example = shipped.partition("    # llm_responses:")
+    assert marker, "the example of named caches is missing from configs/global.yaml"
+    uncommented = "\n".join(
+        line.replace("    # ", "    ", 1).rstrip("#") for line in (marker + example).splitlines()
+    )
+    path = tmp_path / "global.yaml"
+    path.write_text(head + uncommented + "\n")
+    config = load_cache_config(path, environ={"AGENT_CACHE_DEFAULT_PROVIDER": "llm_responses"})
+    assert list(config.enabled_providers) == ["memory", "llm_responses", "tool_results", "sessions"]
+    assert {name: config.type_of(name) for name in config.providers} == {
+        "memory": "memory",
+        "redis": "redis",
+        "llm_responses": "redis",
+        "tool_results": "redis",
+        "sessions": "redis",
+        "llm_fallback": "memory",
+    }
+    llm = config.providers["llm_responses"]
+    assert isinstance(llm, RedisCacheConfig)
+    assert (llm.fallback_provider, llm.compute.stale_if_error) == ("llm_fallback", True)
+    connection_keys = {
+        entry.connection_key()
+        for entry in config.enabled_providers.values()
+        if isinstance(entry, RedisCacheConfig)
+    }
+    assert len(connection_keys) == 1  # three caches, one server: they may share one pool
