@@ -337,8 +337,14 @@ _SCALARS: dict[Any, Callable[[Any, type, str, Mapping[str, Any]], Any]] = {
 
 
 def display(section: Any) -> dict[str, Any]:
-    """A plain dict of ``section`` for showing to people, with every set secret replaced by ``'***'``."""
-    fields = dataclasses.fields(section)
+    """A plain dict of ``section`` for showing to people, with every set secret replaced by ``'***'``.
+
+    Settings come in field order, nested sections after them (field order alone would put the
+    sections a base class declares, such as ``compute``, before the class's own settings).
+    """
+    fields = sorted(
+        dataclasses.fields(section), key=lambda item: dataclasses.is_dataclass(getattr(section, item.name))
+    )
     return {field.name: _displayed(getattr(section, field.name), field) for field in fields}
 
 
