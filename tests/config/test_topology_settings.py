@@ -45,7 +45,7 @@ def redis(**settings: Any) -> RedisCacheConfig:
 def test_each_mode_names_the_setting_it_misses(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(CacheConfigError) as refused:
         redis(**settings)
-    assert str(refused.value).startswith(f"{PATH}: {message}")
+    assert str(refused.value).startswith(f"{PATH}.{message}")  # the path names the setting itself
 
 
 def test_mode_is_one_of_three() -> None:
@@ -110,5 +110,5 @@ def test_the_shipped_yaml_switches_mode_by_environment_alone(monkeypatch: pytest
         "mymaster",
         "s3cret",
     )
-    with pytest.raises(CacheConfigError, match=rf"{PATH}: startup_nodes: mode 'cluster' needs"):
+    with pytest.raises(CacheConfigError, match=rf"{PATH}\.startup_nodes: mode 'cluster' needs"):
         load_cache_config(environ={"AGENT_CACHE_REDIS_MODE": "cluster"})

@@ -24,6 +24,8 @@ def load(providers: dict[str, Any], default: str = "memory") -> CacheConfig:
         ({"redis": {"port": 70000}}, "cache.providers.redis.port", "70000"),
         ({"redis": {"port": 1.5}}, "cache.providers.redis.port", "1.5"),
         ({"redis": {"port": True}}, "cache.providers.redis.port", "True"),
+        ({"redis": {"port": 10**400}}, "cache.providers.redis.port", "must be between 1 and 65535"),
+        ({"memory": {"default_ttl": 10**400}}, "cache.providers.memory.default_ttl", "expected a number"),
         ({"redis": {"db": -1}}, "cache.providers.redis.db", "-1"),
         ({"redis": {"ssl": "maybe"}}, "cache.providers.redis.ssl", "'maybe'"),
         ({"redis": {"ssl_cert_reqs": "sometimes"}}, "cache.providers.redis.ssl_cert_reqs", "'sometimes'"),
@@ -80,7 +82,9 @@ def test_unknown_top_level_key_and_unknown_provider() -> None:
 
 def test_default_provider_must_be_registered_and_enabled() -> None:
     with pytest.raises(
-        CacheConfigError, match=r"cache\.default_provider: 'redis' is disabled; enabled providers: memory"
+        CacheConfigError,
+        match=r"cache\.default_provider: 'redis' is disabled \(set cache\.providers\.redis\.enabled: true, "
+        r"or choose another\); enabled providers: memory",
     ):
         load({"redis": {"enabled": False}}, default="redis")
     with pytest.raises(
@@ -129,9 +133,7 @@ def test_url_password_is_masked_in_errors_repr_and_display() -> None:
 
 
 def test_empty_key_prefix_needs_owns_database() -> None:
-    with pytest.raises(
-        CacheConfigError, match=r"cache\.providers\.redis: key_prefix is empty.*owns_database"
-    ):
+    with pytest.raises(CacheConfigError, match=r"cache\.providers\.redis\.key_prefix: empty.*owns_database"):
         load({"redis": {"key_prefix": ""}})
     config = load({"redis": {"key_prefix": "", "owns_database": True}})
     assert config.providers["redis"].key_prefix == ""  # type: ignore[attr-defined]

@@ -3,17 +3,23 @@
 from src.infrastructure.cache.config.cache_config import (
     BaseCacheConfig,
     CacheConfig,
+    CircuitBreakerConfig,
     ConnectionPoolConfig,
+    FailurePolicyConfig,
     MemoryCacheConfig,
     RedisCacheConfig,
+    RemoteCacheConfig,
 )
 from src.infrastructure.cache.config.loader import load_cache_config
 
 __all__ = [
     "BaseCacheConfig",
     "CacheConfig",
+    "CircuitBreakerConfig",
     "ConnectionPoolConfig",
+    "FailurePolicyConfig",
     "MemoryCacheConfig",
     "RedisCacheConfig",
+    "RemoteCacheConfig",
     "load_cache_config",
 ]

@@ -61,7 +61,7 @@ def translate(exc: BaseException, operation: str, server: str) -> CacheError:
     must already be free of secrets; redis-py's messages carry host and port but never the password.
     """
     kind = error_kind(exc)
-    message = f"redis {operation} failed on {server} ({kind}): {_reply_text(exc)}"
+    message = f"redis {operation} failed on {server} ({kind}): {_what_to_check(exc)}{_reply_text(exc)}"
     if kind in _ACCESS_KINDS:
         return CacheAccessError(message)
     if kind in _UNAVAILABLE_KINDS:
@@ -99,3 +99,28 @@ def _tls_refusal(exc: BaseException) -> bool:
             return True
         cause = cause.__cause__ or cause.__context__
     return False
+
+
+# What to check, for a refusal whose raw text does not say (``HELLO must be called with the client
+# already authenticated...`` means "no credentials were sent"). Settings and variables are named,
+# never their values; the provider does not know its cache's name, hence ``<name>``.
+_CREDENTIALS = (
+    "check username and password of cache.providers.<name> (or the user info of its url; "
+    "AGENT_CACHE_REDIS_USERNAME and AGENT_CACHE_REDIS_PASSWORD, or AGENT_CACHE_REDIS_URL, for the "
+    "shipped redis cache; in sentinel mode also sentinel_username and sentinel_password)"
+)
+_NOT_SENT_TEXTS = ("must be called with the client already authenticated", "Authentication required")
+
+
+def _what_to_check(exc: BaseException) -> str:
+    """A hint naming the settings to fix for a refusal of who we are, followed by the server's text."""
+    if isinstance(exc, redis_errors.NoPermissionError):
+        return (
+            "the user lacks an ACL permission for this command or key: grant it on the server, or set "
+            "username (AGENT_CACHE_REDIS_USERNAME) to a user that has it; server said: "
+        )
+    if isinstance(exc, redis_errors.AuthenticationError | redis_errors.AuthenticationWrongNumberOfArgsError):
+        if any(text in str(exc) for text in _NOT_SENT_TEXTS):
+            return f"the server requires credentials and none were sent: {_CREDENTIALS}; server said: "
+        return f"the server refused the credentials: {_CREDENTIALS}; server said: "
+    return ""
