@@ -49,6 +49,8 @@ def cached(
 
     **Keys** are ``<prefix>:v1:<digest>``. ``prefix`` defaults to the function's
     ``module.qualname`` (give one for a lambda, a ``functools.partial`` or a callable object).
+    The key sees arguments only, not a closure or globals: functions sharing a qualname (closures
+    made by one factory) share entries unless each gets its own ``prefix``.
     The digest is :func:`~src.interfaces.llm.cache_keys.digest` of the arguments bound to the
     signature with defaults applied, as ``((name, value), ...)`` in parameter order (``*args`` a
     tuple, ``**kwargs`` a dict): ``f(1)``, ``f(x=1)`` and ``f()`` with ``x=1`` by default share a
