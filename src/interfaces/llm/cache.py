@@ -226,3 +226,9 @@ class ICacheProvider(ABC):
     @abstractmethod
     async def aclose(self) -> None:
         """Async twin of :meth:`close`: releases every resource, the async ones included."""
+
+
+# The decorator over this contract, importable from here (``from src.interfaces.llm.cache import
+# cached``). Last, after every definition: cached.py needs ICacheProvider, and it imports this module
+# lazily (see its docstring), so either module may be imported first.
+from src.interfaces.llm.cached import cached as cached  # noqa: E402, PLC0414 - an explicit re-export
