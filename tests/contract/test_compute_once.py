@@ -7,6 +7,7 @@ These run on every contract provider. What needs several processes (leases in Re
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from functools import partial
@@ -159,15 +160,44 @@ def test_cancelling_the_computing_caller_lets_a_waiter_take_over(cache_provider:
 
     async def agents() -> list[Any]:
         tasks = [asyncio.ensure_future(cache_provider.get_or_set_async("k", model.ask)) for _ in range(4)]
-        await asyncio.sleep(0.05)
+        for _ in range(200):  # until the leader is computing (its lease taken), at most 2 s
+            if model.calls:
+                break
+            await asyncio.sleep(0.01)
         tasks[0].cancel()  # the leader, mid-computation
         return list(await asyncio.gather(*tasks, return_exceptions=True))
 
+    started = time.monotonic()
     results = asyncio.run(agents())
+    assert time.monotonic() - started < 5  # the waiter took over at once, not after a lease time
     assert isinstance(results[0], asyncio.CancelledError)
     assert results[1:] == ["answer to p"] * 3
     assert model.calls == 2  # the abandoned computation, and the one a waiter took over
     assert cache_provider.get("k") == "answer to p"
+
+
+def test_a_caller_cancelled_while_taking_the_lease_does_not_keep_it(cache_provider: ICacheProvider) -> None:
+    """Cancelled at any moment of the lease request (sent or not), the caller leaves no lease
+    behind: the next caller computes at once instead of waiting out the lease time."""
+    model = CountingModel(0)
+
+    async def cancelled_at(iterations: int) -> None:
+        task = asyncio.ensure_future(cache_provider.get_or_set_async(f"k{iterations}", model.ask))
+        for _ in range(iterations):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    async def scenario() -> None:
+        for iterations in range(12):
+            await cancelled_at(iterations)
+            started = time.monotonic()
+            answer = await cache_provider.get_or_set_async(f"k{iterations}", model.ask, lease_ttl=30)
+            assert answer == "answer to p"
+            assert time.monotonic() - started < 2, f"waited for a lease left at iteration {iterations}"
+
+    asyncio.run(scenario())
 
 
 def test_a_waiter_computes_itself_after_wait_timeout(cache_provider: ICacheProvider) -> None:

@@ -136,6 +136,12 @@ class ComputeOnce:
                 taken, value = leases.acquire(miss.key, token, miss.settings.lease_ttl)
             except CacheUnavailableError:
                 return self._compute_and_set(miss)  # degraded: in-process only
+            except BaseException:
+                # Interrupted with the request maybe sent: the lease may be ours. Release it (a
+                # no-op if it is not), or the others would wait out its whole lease time.
+                with suppress(CacheError):
+                    leases.release(miss.key, token)
+                raise
             if value is not MISSING:
                 return value
             if taken:
@@ -251,6 +257,10 @@ class ComputeOnce:
                 taken, value = await leases.acquire_async(miss.key, token, miss.settings.lease_ttl)
             except CacheUnavailableError:
                 return await self._compute_and_set_async(miss)
+            except BaseException:
+                with suppress(CacheError):
+                    await asyncio.shield(leases.release_async(miss.key, token))
+                raise
             if value is not MISSING:
                 return value
             if taken:
