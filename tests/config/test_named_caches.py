@@ -294,3 +294,18 @@ def test_the_shipped_multi_cache_example_is_valid_once_uncommented(tmp_path: Pat
         if isinstance(entry, RedisCacheConfig)
     }
     assert len(connection_keys) == 1  # three caches, one server: they may share one pool
+
+
+def test_a_cache_declared_under_its_own_name_is_enabled_unless_it_says_otherwise() -> None:
+    config = CacheConfig.from_mapping(
+        {
+            "providers": {
+                "llm_responses": {"type": "redis", "key_prefix": "llm:"},
+                "tools": {"type": "redis", "key_prefix": "tools:", "enabled": False},
+                "redis": {"key_prefix": "legacy:"},
+            }
+        }
+    )
+    assert config.providers["llm_responses"].enabled is True
+    assert config.providers["tools"].enabled is False
+    assert config.providers["redis"].enabled is False  # the implicit entry keeps its old default

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -17,19 +17,6 @@ class ServiceRegistration:
 
     default: Callable[[], Any]
     named: Mapping[str, Callable[[], Any]]
-
-    @classmethod
-    def of_enabled(
-        cls, default: Callable[[], Any], named: Mapping[str, Callable[[], Any]], enabled: Iterable[str]
-    ) -> ServiceRegistration:
-        """Keep only the names in ``enabled``, in that order (a disabled provider is never built)."""
-        enabled = list(enabled)
-        unbound = [name for name in enabled if name not in named]
-        if unbound:
-            raise ServiceNotRegisteredError(
-                f"enabled in configuration but not bound in the container: {unbound}"
-            )
-        return cls(default=default, named={name: named[name] for name in enabled})
 
 
 class ContainerResolver(IServiceResolver):

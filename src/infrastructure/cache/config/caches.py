@@ -57,6 +57,11 @@ def _parse_cache(name: Any, data: Any, path: str) -> BaseCacheConfig:
             cache_path, "unknown setting: a cache name is letters, digits, '_' and '-', after a letter"
         )
     config_type = PROVIDER_CONFIG_TYPES[_type_of(name, data, cache_path)]
+    if name not in IMPLICIT_CACHES and isinstance(data, Mapping) and "enabled" not in data:
+        # Declaring a cache of one's own is enabling it. Only the implicit entries keep their
+        # type's default (``redis`` disabled), so configurations written before named caches
+        # load unchanged.
+        data = {**data, "enabled": True}
     return build_section(config_type, data, cache_path, also_known=(TYPE_KEY,))
 
 

@@ -1,104 +1,156 @@
-"""Which cache providers exist and how each is built: the only place that constructs one.
+"""Which caches exist and how each is built: the only place that constructs a provider.
 
-To add a provider: give it a config class in ``PROVIDER_CONFIG_TYPES``
-(``src/infrastructure/cache/config/cache_config.py``) and a factory in ``PROVIDER_FACTORIES``
-below, declare it as a ``Resource`` and add it to ``default`` and ``registration``. Providers are
-``Resource``s so that the container owns them: one instance per container, closed by
-``container.shutdown_resources()``, and never built (never dialling a server) unless enabled and
-asked for.
+Every cache under ``cache.providers`` is registered under its name: ``resolver.get_named(
+ICacheProvider, "llm_responses")``; ``resolver.get(ICacheProvider)`` is ``default_provider``. A
+cache is built the first time it is asked for (a disabled one never: it is not registered), by
+:func:`build_cache`: the factory of its ``type``, wrapped in its failure policy when the type talks
+to a server that can go away (its config class says ``remote``). :class:`NamedCaches`, a container
+``Resource``, owns every cache it built and closes them on ``container.shutdown_resources()``.
+
+To add a provider type: its config class in ``PROVIDER_CONFIG_TYPES`` (``config/caches.py``) and
+its constructor in ``PROVIDER_FACTORIES`` below. Nothing else in the wiring changes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from dependency_injector import containers, providers
 
-from src.infrastructure.cache.config.cache_config import CacheConfig, MemoryCacheConfig, RedisCacheConfig
+from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.config.cache_config import (
+    BaseCacheConfig,
+    CacheConfig,
+    MemoryCacheConfig,
+    RemoteCacheConfig,
+)
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.resilient_provider import ResilientCacheProvider
-from src.interfaces.llm.cache import ICacheProvider
 from src.services.container.resolver import ServiceRegistration
 
-#: How each provider is built from its config. Also builds the private fallback of a Redis provider.
-PROVIDER_FACTORIES: dict[str, Callable[[Any], ICacheProvider]] = {
+#: How each provider type is built from its config (``type:`` of a cache).
+PROVIDER_FACTORIES: dict[str, Callable[[Any], CacheProviderBase]] = {
     "memory": MemoryCacheProvider,
     "redis": RedisCacheProvider,
 }
 
 
-def resilient_redis_provider(cache_config: CacheConfig) -> ICacheProvider:
-    """The Redis provider as services get it: behind its circuit breaker and failure policy.
+def build_cache(caches: CacheConfig, name: str) -> CacheProviderBase:
+    """The cache ``name`` as services get it: its provider, behind its failure policy if remote.
 
-    The fallback is a private instance built from the settings of ``fallback_provider``, never the
-    shared named one: recovery empties it, which must not wipe another service's entries. It keeps
-    the Redis cache's promises (see :func:`fallback_config`).
+    A remote cache's fallback is a private instance built from the settings of its
+    ``fallback_provider``, never the shared named one: recovery empties it, which must not wipe
+    another service's entries. It keeps the remote cache's promises (see :func:`fallback_config`).
     """
-    config = cache_config.providers["redis"]
-    assert isinstance(config, RedisCacheConfig)
+    config = caches.providers[name]
+    provider = PROVIDER_FACTORIES[config.type_name](config)
+    if not isinstance(config, RemoteCacheConfig):
+        return provider
+    policy = config.failure_policy
     fallback = None
-    if config.on_error == "fallback":
-        fallback = MemoryCacheProvider(
-            fallback_config(config, cache_config.providers[config.fallback_provider])
-        )
-    breaker = CircuitBreaker(config.circuit_breaker.failure_threshold, config.circuit_breaker.open_interval)
+    if policy.on_error == "fallback":
+        fallback = MemoryCacheProvider(fallback_config(config, caches.providers[policy.fallback_provider]))
+    breaker = CircuitBreaker(policy.circuit_breaker.failure_threshold, policy.circuit_breaker.open_interval)
     return ResilientCacheProvider(
-        RedisCacheProvider(config),
-        on_error=config.on_error,
+        provider,
+        on_error=policy.on_error,
         breaker=breaker,
         fallback=fallback,
-        max_pending_invalidations=config.max_pending_invalidations,
+        max_pending_invalidations=policy.max_pending_invalidations,
     )
 
 
-def fallback_config(primary: RedisCacheConfig, fallback: Any) -> MemoryCacheConfig:
+def resilient_redis_provider(caches: CacheConfig) -> CacheProviderBase:
+    """The cache named ``redis`` as services get it (``build_cache(caches, "redis")``)."""
+    return build_cache(caches, "redis")
+
+
+def fallback_config(primary: BaseCacheConfig, fallback: BaseCacheConfig) -> MemoryCacheConfig:
     """The settings of the private fallback that stands in for ``primary`` during an outage.
 
     Callers must not notice which one answered, so the fallback keeps the primary's promises: its
     ``default_ttl`` (a ``set`` without TTL expires as it would on Redis), its ``max_value_bytes``
-    (what Redis takes is taken, what it refuses is refused) and copies, never references
-    (``serialize_values`` always on, as Redis stores bytes). Only its size, ``max_size``, comes from
-    the fallback provider's own settings: how much of the outage's writes this process may hold.
+    (what Redis takes is taken, what it refuses is refused), its ``compute`` settings, and copies,
+    never references (``serialize_values`` always on, as Redis stores bytes). Only its size,
+    ``max_size``, comes from the fallback cache's own settings: how much of the outage's writes
+    this process may hold.
     """
-    assert isinstance(fallback, MemoryCacheConfig)
+    assert isinstance(fallback, MemoryCacheConfig)  # checked by the configuration
     return dataclasses.replace(
         fallback,
         enabled=True,
         default_ttl=primary.default_ttl,
         max_value_bytes=primary.max_value_bytes,
+        compute=primary.compute,
         serialize_values=True,
     )
 
 
-def owned_provider(factory: Callable[[Any], ICacheProvider], config: Any) -> Iterator[ICacheProvider]:
-    """Build a provider for the container and close it when the container shuts down."""
-    provider = factory(config)
+class NamedCaches:
+    """Every configured cache, built on first use (thread-safe), closed together by :meth:`close`."""
+
+    def __init__(self, config: CacheConfig) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._built: dict[str, CacheProviderBase] = {}
+
+    def get(self, name: str) -> CacheProviderBase:
+        """The cache ``name``, built on the first call; the same object afterwards."""
+        cache = self._built.get(name)
+        if cache is None:
+            with self._lock:
+                cache = self._built.get(name)
+                if cache is None:
+                    cache = self._built[name] = build_cache(self._config, name)
+        return cache
+
+    def built(self) -> list[str]:
+        """The names of the caches built so far, in the order they were built."""
+        with self._lock:
+            return list(self._built)
+
+    def close(self) -> None:
+        """Close every cache built, the last built first; the others still close if one fails."""
+        with self._lock:
+            built, self._built = list(self._built.values()), {}
+        errors = []
+        for cache in reversed(built):
+            try:
+                cache.close()
+            except Exception as exc:  # close the rest, then report the first failure
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+
+
+def open_caches(config: CacheConfig) -> Iterator[NamedCaches]:
+    """The container's caches, closed when the container shuts down."""
+    caches = NamedCaches(config)
     try:
-        yield provider
+        yield caches
     finally:
-        provider.close()
+        caches.close()
+
+
+def cache_registration(caches: NamedCaches, config: CacheConfig) -> ServiceRegistration:
+    """``ICacheProvider`` by name (every enabled cache, in configuration order) and by default."""
+    return ServiceRegistration(
+        default=partial(caches.get, config.default_provider),
+        named={name: partial(caches.get, name) for name in config.enabled_providers},
+    )
 
 
 class CacheServiceBindings(containers.DeclarativeContainer):
-    """Declares every cache provider; the configuration decides which are registered."""
+    """Declares the caches; the configuration decides which exist and which is the default."""
 
     config = providers.Dependency(instance_of=CacheConfig)
 
-    memory = providers.Resource(
-        owned_provider, PROVIDER_FACTORIES["memory"], config.provided.providers["memory"]
-    )
+    caches = providers.Resource(open_caches, config)
 
-    redis = providers.Resource(owned_provider, resilient_redis_provider, config)
-
-    default = providers.Selector(config.provided.default_provider, memory=memory, redis=redis)
-
-    registration = providers.Singleton(
-        ServiceRegistration.of_enabled,
-        default=default.provider,
-        named=providers.Dict(memory=memory.provider, redis=redis.provider),
-        enabled=config.provided.enabled_providers,
-    )
+    registration = providers.Singleton(cache_registration, caches, config)

@@ -84,7 +84,7 @@ class MemoryCacheProvider(CacheProviderBase):
         self, config: MemoryCacheConfig | None = None, *, timer: Callable[[], float] = time.monotonic
     ) -> None:
         self.config = config or MemoryCacheConfig()
-        super().__init__()
+        super().__init__(self.config.compute)
         # One lock guards the cache and its counters, so each operation pays for a single acquire.
         self._lock = threading.Lock()
         self._stats = CacheStats(self._lock)

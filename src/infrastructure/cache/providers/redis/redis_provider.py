@@ -74,7 +74,7 @@ class RedisCacheProvider(CacheProviderBase):
 
     def __init__(self, config: RedisCacheConfig) -> None:
         self.config = config
-        super().__init__()
+        super().__init__(config.compute)
         self._stats = CacheStats()
         self._keys = KeySpace(namespace_prefix(config))
         self._default_ttl = config.default_ttl
