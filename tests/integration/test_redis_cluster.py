@@ -15,7 +15,7 @@ import pytest
 import redis.cluster
 
 from src.infrastructure.cache.config.cache_config import ConnectionPoolConfig, RedisCacheConfig
-from src.infrastructure.cache.providers.redis.cluster_client import ClusterClient
+from src.infrastructure.cache.providers.redis.cluster_client import ClusterTransport
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.interfaces.llm.cache import CacheError, CacheUnavailableError
 from tests.redis_servers import RedisEndpoint, free_port
@@ -152,8 +152,8 @@ def test_a_caller_waits_for_a_free_slot_up_to_the_pool_timeout(
 ) -> None:
     cache = make_redis_cluster_provider(connection_pool=ConnectionPoolConfig(max_connections=1, timeout=0.2))
     cache.set("k", 1)
-    client = cache._client  # test-only look inside: hold the one call slot, as a long call would
-    assert isinstance(client, ClusterClient)
+    client = cache._transport  # test-only look inside: hold the one call slot, as a long call would
+    assert isinstance(client, ClusterTransport)
     with client._call():
         started = time.perf_counter()
         with pytest.raises(CacheUnavailableError, match="pool_exhausted"):

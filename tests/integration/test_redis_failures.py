@@ -12,6 +12,7 @@ import redis.asyncio
 
 from src.infrastructure.cache.config.cache_config import ConnectionPoolConfig, RedisCacheConfig
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
+from src.infrastructure.cache.providers.redis.server_transport import AsyncRedisTransport, RedisTransport
 from src.interfaces.llm.cache import CacheAccessError, CacheError, CacheUnavailableError
 from tests.integration._redis_helpers import unreachable_url, with_credentials
 from tests.redis_servers import RedisEndpoint, free_port
@@ -89,8 +90,10 @@ def test_exhausted_sync_pool_raises_after_the_pool_timeout(make_redis_provider: 
     provider.set("k", 1)
     # The one connection is checked out directly from the pool (a test-only look inside the
     # provider), as a long call on another thread would hold it.
-    client = provider._client
-    assert isinstance(client, redis.Redis)  # standalone mode: a plain client over one pool
+    transport = provider._transport
+    assert isinstance(transport, RedisTransport)  # standalone mode: a plain client over one pool
+    client = transport.client
+    assert isinstance(client, redis.Redis)
     pool = client.connection_pool
     held = pool.get_connection()
     try:
@@ -107,7 +110,9 @@ def test_exhausted_sync_pool_raises_after_the_pool_timeout(make_redis_provider: 
 async def test_exhausted_async_pool_raises_after_the_pool_timeout(make_redis_provider: MakeRedis) -> None:
     provider = make_redis_provider(connection_pool=ConnectionPoolConfig(max_connections=1, timeout=0.3))
     await provider.set_async("k", 1)
-    client = await provider._loop_clients.current()  # test-only, as above
+    transport = await provider._loops.current()  # test-only, as above
+    assert isinstance(transport, AsyncRedisTransport)
+    client = transport.client
     assert isinstance(client, redis.asyncio.Redis)
     pool = client.connection_pool
     held = await pool.get_connection()  # type: ignore[no-untyped-call]

@@ -14,6 +14,7 @@ import pytest
 
 from src.infrastructure.cache.config.cache_config import ConnectionPoolConfig
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
+from src.infrastructure.cache.providers.redis.server_transport import SentinelTransport
 from src.interfaces.llm.cache import CacheAccessError, CacheUnavailableError
 from tests.topology.sentinel import DATA_PASSWORD, SENTINEL_PASSWORD, RedisSentinelTopology
 
@@ -67,7 +68,9 @@ def test_a_full_pool_waits_for_the_pool_timeout_as_in_standalone_mode(
 ) -> None:
     cache = make_redis_sentinel_provider(connection_pool=ConnectionPoolConfig(max_connections=1, timeout=0.2))
     cache.set("k", 1)
-    pool = cache._client.connection_pool  # type: ignore[union-attr]  # test-only look inside
+    transport = cache._transport  # test-only look inside
+    assert isinstance(transport, SentinelTransport)
+    pool = transport.client.connection_pool
     held = pool.get_connection()
     try:
         started = time.perf_counter()

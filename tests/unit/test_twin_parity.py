@@ -28,23 +28,20 @@ DIFFERENCES: dict[str, str] = {
         "concurrent set_async calls of one loop share one script call (coalescing.py); a sync call "
         "sends its own SET"
     ),
-    f"{_REDIS}.redis_provider:RedisCacheProvider.set_many_async": (
-        "the batch goes through the loop's coalescer, whose writer is the loop's client's "
-        "(AsyncBatchWriter); the sync twin has one BatchWriter on its one client"
+    f"{_REDIS}.connections:RedisConnections.aclose": (
+        "aclose can await, so it first closes the running loop's transport on that loop "
+        "(aclose_current), then does what close() does; close cannot await that loop's transport"
     ),
-    f"{_REDIS}.redis_provider:RedisCacheProvider.aclose": (
-        "aclose can await, so it first closes the running loop's client on that loop "
-        "(aclose_current), then does what close() does; close cannot await that loop's client"
-    ),
-    f"{_REDIS}.cluster_client:AsyncClusterClient._call": (
+    f"{_REDIS}.cluster_client:AsyncClusterTransport._call": (
         "asyncio.Semaphore.acquire takes no timeout, so asyncio.timeout bounds the wait; and "
         "redis.asyncio's cluster client, built at once, discovers the cluster lazily in a way that "
         "races under concurrent first commands, so discovery is awaited first (initialize), where "
         "the sync client is built, discovery included, on first use (cluster())"
     ),
-    f"{_REDIS}.cluster_client:AsyncClusterClient.aclose": (
-        "the sync RedisCluster may not exist yet (built on first use, as it dials in its "
-        "constructor); the async one always does (built at once, it dials on its first command)"
+    f"{_REDIS}.cluster_client:AsyncClusterTransport.close_connections": (
+        "the sync RedisCluster keeps each node's connections in a redis-py pool (close_node_pools); "
+        "redis.asyncio's ClusterNode keeps them itself, in two lists (aclose_cluster_nodes); and "
+        "the sync client may not exist yet (node_pools is empty then), the async one always does"
     ),
 }
 
@@ -85,15 +82,15 @@ DIFFERENCES.update(
 #: Stand-ins of the async colour: ``name = await <stand-in>`` in an async twin, then ``name``,
 #: reads as the sync twin's expression. -> (that expression, why the twin reads something else).
 PER_LOOP: dict[str, tuple[str, str]] = {
-    "self._loop_clients.current()": (
-        "self._client",
+    "self._loops.current()": (
+        "self._transport",
         "a redis.asyncio client belongs to one event loop: the async twin uses the running loop's "
-        "client (loop_clients.py) where the sync twin uses its one thread-safe client",
+        "transport (loop_transports.py) where the sync twin uses its one thread-safe transport",
     ),
-    "self._async_client()": (
-        "self._client",
-        "the leases' async twins use the running loop's client (the provider's loop_clients), the "
-        "sync ones the provider's one thread-safe client",
+    "self._async_transport()": (
+        "self._transport",
+        "the leases' async twins use the running loop's transport (the provider's loop_transports), "
+        "the sync ones the provider's one thread-safe transport",
     ),
 }
 STAND_INS = {stand_in: expression for stand_in, (expression, _) in PER_LOOP.items()}
@@ -159,16 +156,16 @@ def test_a_per_loop_stand_in_reads_as_what_it_stands_for() -> None:
         """
         class C:
             def size(self) -> int:
-                return self._client.dbsize()
+                return self._transport.dbsize()
 
             async def size_async(self) -> int:
-                client = await self._loop_clients.current()
-                return await client.dbsize()
+                transport = await self._loops.current()
+                return await transport.dbsize()
         """
     )
     used: set[str] = set()
     assert difference(pair, STAND_INS, used) is None
-    assert used == {"self._loop_clients.current()"}
+    assert used == {"self._loops.current()"}
 
 
 def test_a_twin_that_drifts_is_reported_with_a_diff() -> None:

@@ -8,10 +8,11 @@ most of it the server running the SETs. Each entry is still written with its TTL
 on first use, and redis-py's ``Script`` loads it again after ``NOSCRIPT`` (a restarted server).
 
 Where scripts are refused (an ACL without ``+@scripting``, ``EVALSHA`` renamed away) the writer
-falls back, for the provider's lifetime, to a non-transactional pipeline of SETs. Any other error
-reply (``OOM`` from a full server, ``READONLY``, ...) reaches the caller and leaves scripts on.
-A cluster client always uses its own pipeline (the keys of one batch span hash slots, which a
-script cannot).
+falls back, for its lifetime (its transport's, so for every cache sharing that transport), to a
+non-transactional pipeline of SETs. Any other error reply (``OOM`` from a full server,
+``READONLY``, ...) reaches the caller and leaves scripts on.
+The writers serve one server (``server_transport``); a cluster's transport writes its batches as
+its own pipeline (the keys of one batch span hash slots, which a script cannot).
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from typing import Any
 
 import redis
 import redis.asyncio
+from redis.commands.core import AsyncScript, Script
 from redis.exceptions import NoPermissionError, ResponseError
 
 logger = logging.getLogger(__name__)
@@ -106,11 +107,11 @@ def _refusal_logged(exc: ResponseError) -> None:
 
 
 class BatchWriter:
-    """Writes entries through one sync client, as script calls (see the module's docstring)."""
+    """Writes entries through one server's sync client, as script calls (see the module's docstring)."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: redis.Redis) -> None:
         self._client = client
-        self._script = client.register_script(SET_ENTRIES) if isinstance(client, redis.Redis) else None
+        self._script: Script | None = client.register_script(SET_ENTRIES)  # None once refused
 
     def write(self, names: Sequence[bytes], payloads: Sequence[bytes], pxs: Sequence[int | None]) -> None:
         """Write every entry; raise the client's error if the server refuses or cannot be reached."""
@@ -133,10 +134,9 @@ class BatchWriter:
 class AsyncBatchWriter:
     """Async twin of :class:`BatchWriter`, for one event loop's client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: redis.asyncio.Redis) -> None:
         self._client = client
-        is_redis = isinstance(client, redis.asyncio.Redis)
-        self._script = client.register_script(SET_ENTRIES) if is_redis else None
+        self._script: AsyncScript | None = client.register_script(SET_ENTRIES)
 
     async def write(
         self, names: Sequence[bytes], payloads: Sequence[bytes], pxs: Sequence[int | None]

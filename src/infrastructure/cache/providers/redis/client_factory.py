@@ -1,4 +1,7 @@
-"""Builds redis-py clients from a :class:`RedisCacheConfig`; nothing here dials the server.
+"""Builds the transports (``transport``) from a :class:`RedisCacheConfig`; nothing here dials the server.
+
+This is the one module that knows which kind of client stands behind a transport: ``mode`` is
+looked at here, once, and the transport built for it carries every difference between the modes.
 
 Every bound on waiting comes from redis-py itself: socket timeouts bound each connect and reply,
 the blocking pool bounds the wait for a free connection (``connection_pool.timeout``), and our
@@ -9,10 +12,11 @@ positive interval redis-py sends a health-check PING, under its own retries, ins
 connect-and-handshake, so a call on a new connection may take ``(retries + 1) ** 2`` timeouts
 (measured by tests/faults/test_bounds.py).
 
-``mode`` picks the client, always one of redis-py's own: ``redis.Redis`` over a blocking pool
-(standalone); the same over a blocking ``SentinelConnectionPool``, which asks the sentinels for the
-master on every new connection and drops connections to a demoted one (sentinel); redis-py's
-``RedisCluster`` behind :mod:`cluster_client` (cluster). In cluster mode ``max_connections`` bounds
+``mode`` picks the client, always one of redis-py's own, and its transport: ``redis.Redis`` over a
+blocking pool (standalone, ``RedisTransport``); the same over a blocking ``SentinelConnectionPool``,
+which asks the sentinels for the master on every new connection and drops connections to a demoted
+one (sentinel, ``SentinelTransport``); redis-py's ``RedisCluster`` (cluster, ``ClusterTransport``
+of :mod:`cluster_client`). In cluster mode ``max_connections`` bounds
 the calls in flight (so the connections to each node), and the retries are the cluster client's,
 each after refreshing its map of the cluster.
 """
@@ -34,22 +38,23 @@ from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
 from redis.connection import parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.observability.attributes import DB_CLIENT_CONNECTION_STATE
 from redis.retry import Retry
 
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig, parse_address
 from src.infrastructure.cache.config.sections import mask_url
-from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterClient, ClusterClient
+from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterTransport, ClusterTransport
 from src.infrastructure.cache.providers.redis.pools import (
     AsyncBlockingPool,
     AsyncBlockingSentinelPool,
     BlockingPool,
     BlockingSentinelPool,
 )
-
-#: The client a provider holds for sync calls, and for async calls on one event loop.
-SyncClient = redis.Redis | ClusterClient
-AsyncClient = redis.asyncio.Redis | AsyncClusterClient
+from src.infrastructure.cache.providers.redis.server_transport import (
+    AsyncRedisTransport,
+    RedisTransport,
+    SentinelTransport,
+)
+from src.infrastructure.cache.providers.redis.transport import AsyncTransport, SyncTransport
 
 
 def server_label(config: RedisCacheConfig) -> str:
@@ -68,14 +73,25 @@ def uses_tls(config: RedisCacheConfig) -> bool:
     return config.ssl or bool(config.url and config.url.startswith("rediss://"))
 
 
-def sync_client_for(config: RedisCacheConfig) -> SyncClient:
-    """The sync client of ``config.mode``. Never dials."""
-    return build_cluster_client(config) if config.mode == "cluster" else build_sync_client(config)
+def sync_transport_for(config: RedisCacheConfig) -> SyncTransport:
+    """The sync transport of ``config.mode``, over a thread-safe client. Never dials."""
+    if config.mode == "cluster":
+        return build_cluster_transport(config)
+    client = build_sync_client(config)
+    pool = client.connection_pool
+    if config.mode == "sentinel":
+        return SentinelTransport(
+            client, cast(BlockingSentinelPool, pool), config.service_name or "", config.sentinels
+        )
+    return RedisTransport(client, cast(BlockingPool, pool))
 
 
-def async_client_for(config: RedisCacheConfig) -> AsyncClient:
-    """The asyncio client of ``config.mode``, for one event loop. Never dials."""
-    return build_async_cluster_client(config) if config.mode == "cluster" else build_async_client(config)
+def async_transport_for(config: RedisCacheConfig) -> AsyncTransport:
+    """The asyncio transport of ``config.mode``, for one event loop. Never dials."""
+    if config.mode == "cluster":
+        return build_async_cluster_transport(config)
+    client = build_async_client(config)
+    return AsyncRedisTransport(client, cast(AsyncBlockingPool, client.connection_pool))
 
 
 def build_sync_client(config: RedisCacheConfig) -> redis.Redis:
@@ -100,7 +116,7 @@ def build_async_client(config: RedisCacheConfig) -> redis.asyncio.Redis:
     """Standalone or sentinel: an asyncio client over its own blocking pool, for one event loop.
 
     redis.asyncio connections and the pool's ``asyncio.Condition`` bind to the loop that first uses
-    them, so the provider builds one of these per event loop (see ``loop_clients``).
+    them, so the provider builds one of these per event loop (see ``loop_transports``).
     """
     kwargs = _pool_kwargs(config, _async_retry(config))
     if config.mode == "sentinel":
@@ -118,20 +134,22 @@ def build_async_client(config: RedisCacheConfig) -> redis.asyncio.Redis:
     return redis.asyncio.Redis.from_pool(pool)
 
 
-def build_cluster_client(config: RedisCacheConfig) -> ClusterClient:
+def build_cluster_transport(config: RedisCacheConfig) -> ClusterTransport:
     """Cluster: redis-py's ``RedisCluster``, built (and the cluster discovered) on first use."""
     pool = config.connection_pool
-    return ClusterClient(
+    return ClusterTransport(
         partial(_sync_cluster, config, _sync_retry(config)), pool.max_connections, pool.timeout
     )
 
 
-def build_async_cluster_client(config: RedisCacheConfig) -> AsyncClusterClient:
+def build_async_cluster_transport(config: RedisCacheConfig) -> AsyncClusterTransport:
     """Cluster: redis.asyncio's ``RedisCluster``, which discovers the cluster on its first command."""
     addresses, kwargs = _cluster_kwargs(config)
     nodes = [redis.asyncio.cluster.ClusterNode(host, port) for host, port in addresses]
     cluster = redis.asyncio.cluster.RedisCluster(startup_nodes=nodes, retry=_async_retry(config), **kwargs)
-    return AsyncClusterClient(cluster, config.connection_pool.max_connections, config.connection_pool.timeout)
+    return AsyncClusterTransport(
+        cluster, config.connection_pool.max_connections, config.connection_pool.timeout
+    )
 
 
 def _sync_retry(config: RedisCacheConfig) -> Retry:
@@ -153,24 +171,6 @@ def database(config: RedisCacheConfig) -> int:
     if config.url and config.mode == "standalone":
         return int(parse_url(config.url).get("db", 0))  # type: ignore[no-untyped-call]
     return config.db
-
-
-def pool_usage(client: SyncClient | AsyncClient) -> tuple[int, int]:
-    """``(connections in use, idle connections)`` of a client's pool, or of all its node pools."""
-    if isinstance(client, AsyncClusterClient):
-        return client.connection_counts()
-    if isinstance(client, ClusterClient):
-        used = idle = 0
-        for pool in client.node_pools():
-            node_used, node_idle = _pool_counts(pool)
-            used, idle = used + node_used, idle + node_idle
-        return used, idle
-    return _pool_counts(client.connection_pool)
-
-
-def _pool_counts(pool: redis.ConnectionPool | redis.asyncio.ConnectionPool) -> tuple[int, int]:
-    counts = {attrs.get(DB_CLIENT_CONNECTION_STATE): count for count, attrs in pool.get_connection_count()}
-    return counts.get("used", 0), counts.get("idle", 0)
 
 
 def _backoff(config: RedisCacheConfig) -> ExponentialWithJitterBackoff:

@@ -1,14 +1,16 @@
-"""redis-py's cluster clients, behind the part of ``redis.Redis``'s API the provider uses.
+"""The transports of a Redis Cluster: redis-py's cluster clients behind ``transport``'s interface.
 
-The provider talks to one client object whatever the mode; for a Redis Cluster that object is a
-:class:`ClusterClient` (sync) or an :class:`AsyncClusterClient`. Routing is redis-py's own:
+The provider talks to one transport whatever the mode; for a Redis Cluster it is a
+:class:`ClusterTransport` (sync) or an :class:`AsyncClusterTransport`. Routing is redis-py's own:
 ``RedisCluster`` sends each key to the primary of its hash slot, follows MOVED/ASK redirections and
 refreshes its map of the cluster after a failure. This module adds four things:
 
 * **Batches by slot.** ``mget`` is redis-py's ``mget_nonatomic`` (one MGET per hash slot),
-  ``unlink`` splits by slot the same way and SETs go through the cluster pipeline; each of these is
-  one pipeline per node, written to every node before any reply is read. A batch of 100 keys is
-  so one round trip per primary, and never a CROSSSLOT error.
+  ``unlink`` splits by slot the same way and ``write_batch`` sends its SETs through the cluster
+  pipeline (never a script: a batch's keys span slots); each of these is one pipeline per node,
+  written to every node before any reply is read. A batch of 100 keys is so one round trip per
+  primary, and never a CROSSSLOT error. ``scan_pages`` sweeps every primary in turn, and
+  ``run_script`` runs a single-key script on its key's node.
 * **Errors only a cluster raises** (``CLUSTERDOWN`` during a failover, ``TRYAGAIN``, no reachable
   node, a slot not covered) become redis ``ConnectionError``: ``errors.translate`` then reports
   them as the unavailability they are, and the failure policy applies. Some of them
@@ -26,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any, cast
 
@@ -42,6 +44,10 @@ from redis.exceptions import (
     TryAgainError,
 )
 from redis.exceptions import ConnectionError as RedisConnectionError
+
+from src.infrastructure.cache.providers.redis import topology
+from src.infrastructure.cache.providers.redis.pools import aclose_cluster_nodes, close_node_pools, pool_counts
+from src.infrastructure.cache.providers.redis.transport import Reply
 
 #: What only a cluster raises, and means "cannot serve this key now" (ClusterDownError and
 #: MasterDownError are ClusterErrors; SlotNotCoveredError is a RedisClusterException).
@@ -64,8 +70,8 @@ def _no_slot(timeout: float) -> MaxConnectionsError:
     return MaxConnectionsError(f"No connection available within the pool timeout ({timeout} s)")
 
 
-class ClusterClient:
-    """A sync ``RedisCluster`` seen through the methods the provider calls on ``redis.Redis``."""
+class ClusterTransport:
+    """A :class:`~.transport.SyncTransport` over a sync ``RedisCluster``, built on first use."""
 
     def __init__(
         self, factory: Callable[[], sync_cluster.RedisCluster], max_connections: int, timeout: float
@@ -75,6 +81,7 @@ class ClusterClient:
         self._cluster: sync_cluster.RedisCluster | None = None
         self._slots = threading.BoundedSemaphore(max_connections)
         self._timeout = timeout
+        self._scripts: dict[str, Any] = {}  # source -> redis-py Script, registered on first use
 
     def cluster(self) -> sync_cluster.RedisCluster:
         """redis-py's client, built on first use (which discovers the cluster: round trips)."""
@@ -101,60 +108,46 @@ class ClusterClient:
         finally:
             self._slots.release()
 
-    def get(self, name: bytes) -> bytes | None:
+    def get(self, name: bytes) -> Reply:
         with self._call() as cluster:
-            return cast(bytes | None, cluster.get(name))
+            return cluster.get(name)
 
-    def set(self, name: bytes, value: bytes, px: int | None = None) -> None:
+    def set(self, name: bytes, value: bytes, *, px: int | None = None) -> Any:
         with self._call() as cluster:
-            cluster.set(name, value, px=px)
+            return cluster.set(name, value, px=px)
 
-    def exists(self, *names: bytes) -> int:
-        with self._call() as cluster:
-            return cluster.exists(*names)
-
-    def getrange(self, name: bytes, start: int, end: int) -> bytes:
+    def getrange(self, name: bytes, start: int, end: int) -> bytes | str:
         with self._call() as cluster:
             return cast(bytes, cluster.getrange(name, start, end))
 
-    def register_script(self, script: str) -> Any:
-        """A single-key script, routed like a command on its key (redis-py's cluster ``Script``)."""
-        return self.cluster().register_script(script)
-
-    def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
-        """A script by its SHA, routed by its first key (what redis-py's ``Script`` calls)."""
-        with self._call() as cluster:
-            return cluster.evalsha(sha, numkeys, *keys_and_args)
-
-    def script_load(self, script: str) -> str:
-        with self._call() as cluster:
-            return cluster.script_load(script)
-
-    def mget(self, names: list[bytes]) -> list[bytes | str | None]:
+    def mget(self, names: list[bytes]) -> list[Reply]:
         """One MGET per hash slot, pipelined per node; values in the order of ``names``."""
         with self._call() as cluster:
-            return cast(list[bytes | str | None], cluster.mget_nonatomic(names))
+            return cast(list[Reply], cluster.mget_nonatomic(names))
 
     def unlink(self, *names: bytes) -> int:
         """One UNLINK per hash slot, pipelined per node; returns how many keys were removed."""
         with self._call() as cluster:
             return cluster.unlink(*names)
 
-    def pipeline(self, transaction: bool = False) -> ClusterPipeline:
-        """SETs sent as one cluster pipeline; never a transaction (keys span slots)."""
-        return ClusterPipeline(self)
-
-    def execute_sets(self, sets: list[tuple[bytes, bytes, int | None]]) -> list[Any]:
+    def write_batch(
+        self, names: Sequence[bytes], payloads: Sequence[bytes], pxs: Sequence[int | None]
+    ) -> None:
+        """The SETs as one cluster pipeline (one round trip per node); never a transaction."""
         with self._call() as cluster:
             pipe = cluster.pipeline()  # type: ignore[no-untyped-call]
-            for name, value, px in sets:
-                pipe.set(name, value, px=px)
-            return cast(list[Any], pipe.execute())
+            for name, payload, px in zip(names, payloads, pxs, strict=True):
+                pipe.set(name, payload, px=px)
+            pipe.execute()
 
-    def ping(self) -> bool:
-        """PING every node redis-py routes to."""
+    def run_script(self, source: str, key: bytes, args: Sequence[Any]) -> Any:
+        """The script on the node of ``key``'s slot (redis-py's cluster ``Script``, which routes its
+        EVALSHA by the first key), within one call slot."""
         with self._call() as cluster:
-            return bool(cluster.ping())
+            script = self._scripts.get(source)
+            if script is None:
+                script = self._scripts[source] = cluster.register_script(source)
+            return script(keys=[key], args=args, client=cluster)
 
     def scan_pages(self, match: bytes, count: int) -> Iterator[list[bytes]]:
         """Pages of ``SCAN MATCH`` over every primary in turn (replicas hold only copies)."""
@@ -171,40 +164,40 @@ class ClusterClient:
                 if not cursor:
                     break
 
+    def ping(self) -> bool:
+        """PING every node redis-py routes to."""
+        with self._call() as cluster:
+            return bool(cluster.ping())
+
     def node_pools(self) -> list[redis.ConnectionPool]:
         """The connection pool of every node redis-py knows; none before the first call."""
         nodes = self._cluster.get_nodes() if self._cluster is not None else []  # type: ignore[no-untyped-call]
         return [node.redis_connection.connection_pool for node in nodes if node.redis_connection is not None]
 
-    def close(self) -> None:
-        """Close every node's pool; the next call reconnects (the client itself is kept)."""
-        if self._cluster is not None:
-            self._cluster.close()
+    def pool_usage(self) -> tuple[int, int]:
+        """``(in use, idle)`` connections over every node's pool."""
+        used = idle = 0
+        for pool in self.node_pools():
+            node_used, node_idle = pool_counts(pool)
+            used, idle = used + node_used, idle + node_idle
+        return used, idle
+
+    def close_connections(self) -> None:
+        """Close every node's connections, those in use when their call ends (``pools``); the next
+        call reconnects (the client itself is kept)."""
+        close_node_pools(self.node_pools())
+
+    def topology(self) -> dict[str, Any] | None:
+        """The cluster as one of its nodes sees it (``topology.cluster_view``); no call slot taken,
+        so stats and health answer while the slots are busy."""
+        try:
+            return topology.cluster_view(self.cluster())
+        except CLUSTER_ERRORS as exc:
+            raise translated(exc) from exc
 
 
-class ClusterPipeline:
-    """Collects SETs, then sends them through redis-py's cluster pipeline: one round trip per node."""
-
-    def __init__(self, client: ClusterClient) -> None:
-        self._client = client
-        self._sets: list[tuple[bytes, bytes, int | None]] = []
-
-    def __enter__(self) -> ClusterPipeline:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._sets.clear()
-
-    def set(self, name: bytes, value: bytes, px: int | None = None) -> ClusterPipeline:
-        self._sets.append((name, value, px))
-        return self
-
-    def execute(self) -> list[Any]:
-        return self._client.execute_sets(self._sets)
-
-
-class AsyncClusterClient:
-    """A ``redis.asyncio`` ``RedisCluster`` (one event loop's) seen as ``redis.asyncio.Redis``.
+class AsyncClusterTransport:
+    """An :class:`~.transport.AsyncTransport` over one event loop's ``redis.asyncio`` ``RedisCluster``.
 
     redis.asyncio's cluster client discovers the cluster on its first command, so it is built at once.
     """
@@ -213,10 +206,11 @@ class AsyncClusterClient:
         self.cluster = cluster
         self._slots = asyncio.Semaphore(max_connections)
         self._timeout = timeout
+        self._scripts: dict[str, Any] = {}
 
     @asynccontextmanager
     async def _call(self) -> AsyncIterator[async_cluster.RedisCluster]:
-        """Async twin of ``ClusterClient._call``, with the cluster discovered first.
+        """Async twin of ``ClusterTransport._call``, with the cluster discovered first.
 
         redis-py 8.1 discovers the cluster lazily inside the first command, and that races when many
         tasks send their first command at once: connections get closed under each other's feet
@@ -236,54 +230,44 @@ class AsyncClusterClient:
         finally:
             self._slots.release()
 
-    async def get(self, name: bytes) -> bytes | None:
+    async def get(self, name: bytes) -> Reply:
         async with self._call() as cluster:
-            return cast(bytes | None, await cluster.get(name))
+            return await cluster.get(name)
 
-    async def set(self, name: bytes, value: bytes, px: int | None = None) -> None:
+    async def set(self, name: bytes, value: bytes, *, px: int | None = None) -> Any:
         async with self._call() as cluster:
-            await cluster.set(name, value, px=px)
+            return await cluster.set(name, value, px=px)
 
-    async def exists(self, *names: bytes) -> int:
-        async with self._call() as cluster:
-            return await cluster.exists(*names)
-
-    async def getrange(self, name: bytes, start: int, end: int) -> bytes:
+    async def getrange(self, name: bytes, start: int, end: int) -> bytes | str:
         async with self._call() as cluster:
             return cast(bytes, await cluster.getrange(name, start, end))
 
-    def register_script(self, script: str) -> Any:
-        return self.cluster.register_script(script)
-
-    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: Any) -> Any:
-        """A script by its SHA, routed by its first key (what redis-py's ``AsyncScript`` calls)."""
+    async def mget(self, names: list[bytes]) -> list[Reply]:
         async with self._call() as cluster:
-            return await cluster.evalsha(sha, numkeys, *keys_and_args)
-
-    async def script_load(self, script: str) -> str:
-        async with self._call() as cluster:
-            return await cluster.script_load(script)
-
-    async def mget(self, names: list[bytes]) -> list[bytes | str | None]:
-        async with self._call() as cluster:
-            return cast(list[bytes | str | None], await cluster.mget_nonatomic(names))
+            return cast(list[Reply], await cluster.mget_nonatomic(names))
 
     async def unlink(self, *names: bytes) -> int:
         async with self._call() as cluster:
             return await cluster.unlink(*names)
 
-    def pipeline(self, transaction: bool = False) -> AsyncClusterPipeline:
-        return AsyncClusterPipeline(self)
-
-    async def execute_sets(self, sets: list[tuple[bytes, bytes, int | None]]) -> list[Any]:
+    async def write_batch(
+        self, names: Sequence[bytes], payloads: Sequence[bytes], pxs: Sequence[int | None]
+    ) -> None:
         async with self._call() as cluster:
             pipe = cluster.pipeline()
-            for name, value, px in sets:
-                pipe.set(name, value, px=px)
-            return await pipe.execute()
+            for name, payload, px in zip(names, payloads, pxs, strict=True):
+                pipe.set(name, payload, px=px)
+            await pipe.execute()
+
+    async def run_script(self, source: str, key: bytes, args: Sequence[Any]) -> Any:
+        async with self._call() as cluster:
+            script = self._scripts.get(source)
+            if script is None:
+                script = self._scripts[source] = cluster.register_script(source)
+            return await script(keys=[key], args=args, client=cluster)
 
     async def scan_pages(self, match: bytes, count: int) -> AsyncIterator[list[bytes]]:
-        """Async twin of :meth:`ClusterClient.scan_pages`."""
+        """Async twin of :meth:`ClusterTransport.scan_pages`."""
         async with self._call() as cluster:
             primaries = cluster.get_primaries()
         for node in primaries:
@@ -297,7 +281,7 @@ class AsyncClusterClient:
                 if not cursor:
                     break
 
-    def connection_counts(self) -> tuple[int, int]:
+    def pool_usage(self) -> tuple[int, int]:
         """``(in use, idle)`` connections over every node.
 
         redis.asyncio's ``ClusterNode`` keeps its connections in two lists and offers no count of
@@ -309,26 +293,9 @@ class AsyncClusterClient:
             in_use, idle = in_use + len(getattr(node, "_connections", ())) - free, idle + free
         return in_use, idle
 
+    async def close_connections(self) -> None:
+        """Async twin of :meth:`ClusterTransport.close_connections`, on the transport's loop."""
+        await aclose_cluster_nodes(self.cluster.get_nodes())
+
     async def aclose(self) -> None:
         await self.cluster.aclose()
-
-
-class AsyncClusterPipeline:
-    """Async twin of :class:`ClusterPipeline`."""
-
-    def __init__(self, client: AsyncClusterClient) -> None:
-        self._client = client
-        self._sets: list[tuple[bytes, bytes, int | None]] = []
-
-    async def __aenter__(self) -> AsyncClusterPipeline:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._sets.clear()
-
-    def set(self, name: bytes, value: bytes, px: int | None = None) -> AsyncClusterPipeline:
-        self._sets.append((name, value, px))
-        return self
-
-    async def execute(self) -> list[Any]:
-        return await self._client.execute_sets(self._sets)

@@ -3,8 +3,14 @@
 With many tasks on a loop, each ``get_async`` as its own GET pays a full redis.asyncio command
 (pool checkout, a ``wait_for`` task around the send, a timeout around the read, release): ~50 µs of
 client CPU, the real limit of async throughput. Here the GETs issued in one loop iteration leave as
-one ``MGET`` and the SETs as one script call (``batch_writes``): one command per batch, whatever
-its size, while each caller still gets its own reply, its own errors and its own stats.
+one ``MGET`` and the SETs as one batch write (the transport's ``write_batch``: one script call on
+one server), one command per batch whatever its size, while each caller still gets its own reply,
+its own errors and its own stats.
+
+A coalescer belongs to one transport of one loop, not to a provider: caches that share their
+connections (``connections``) share it too, so a batch may carry the keys of several caches (their
+prefixes keep the names apart). Nothing in a batch is per cache: each caller's future carries its
+own reply, and the caller decodes it and counts it in its own cache's stats.
 
 How a batch forms: the first caller of an iteration becomes the batch's leader and yields once
 (``asyncio.sleep(0)``), so that every task already ready in this iteration can join. Alone, the
@@ -33,15 +39,15 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from src.infrastructure.cache.providers.redis.batch_writes import AsyncBatchWriter, Entry
+from src.infrastructure.cache.providers.redis.batch_writes import Entry
+from src.infrastructure.cache.providers.redis.transport import AsyncTransport, Reply
 
 logger = logging.getLogger(__name__)
 
 #: Most callers in one batch; beyond, the next caller leads a new batch (sent concurrently).
 MAX_BATCH = 512
 
-_Reply = bytes | str | None
-_Get = tuple[bytes, "asyncio.Future[_Reply]"]
+_Get = tuple[bytes, "asyncio.Future[Reply]"]
 _Set = tuple[Entry, "asyncio.Future[None]"]
 
 
@@ -60,21 +66,21 @@ class _SetBatch:
 
 
 class Coalescer:
-    """Batches one event loop's concurrent GETs and SETs. Use it only on that loop."""
+    """Batches the concurrent GETs and SETs sent through one event loop's transport. Use it only on
+    that loop."""
 
-    __slots__ = ("_client", "_gets", "_loop", "_running", "_sets", "writer")
+    __slots__ = ("_gets", "_loop", "_running", "_sets", "_transport")
 
-    def __init__(self, client: Any, loop: asyncio.AbstractEventLoop) -> None:
-        self._client = client
+    def __init__(self, transport: AsyncTransport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
         self._loop = loop
-        self.writer = AsyncBatchWriter(client)
         self._gets: list[_Get] | None = None
         self._sets: _SetBatch | None = None
         self._running: set[asyncio.Task[None]] = set()  # strong references until each batch ends
 
-    async def get(self, name: bytes) -> _Reply:
+    async def get(self, name: bytes) -> Reply:
         """The reply of ``GET name``, possibly as part of an ``MGET`` shared with other tasks."""
-        future: asyncio.Future[_Reply] = self._loop.create_future()
+        future: asyncio.Future[Reply] = self._loop.create_future()
         batch = self._gets
         if batch is not None and len(batch) < MAX_BATCH:
             batch.append((name, future))
@@ -90,13 +96,13 @@ class Coalescer:
             raise
         self._seal_gets(batch)
         if len(batch) == 1:
-            reply: _Reply = await self._client.get(name)
+            reply: Reply = await self._transport.get(name)
             return reply
         self._spawn(self._mget(batch))
         return await future
 
     async def set(self, name: bytes, payload: bytes, px: int | None) -> None:
-        """``SET name payload PX px``, possibly as part of one script call shared with other tasks."""
+        """``SET name payload PX px``, possibly as part of one batch write shared with other tasks."""
         future: asyncio.Future[None] = self._loop.create_future()
         batch = self._sets
         if batch is not None and len(batch.entries) < MAX_BATCH:
@@ -113,7 +119,7 @@ class Coalescer:
             raise
         self._seal_sets(batch)
         if len(batch.entries) == 1:
-            await self._client.set(name, payload, px=px)
+            await self._transport.set(name, payload, px=px)
             return None
         batch.task = self._spawn(self._write(batch.entries))
         return await _written(batch, future)
@@ -136,7 +142,7 @@ class Coalescer:
     async def _mget(self, batch: list[_Get]) -> None:
         futures = [future for _, future in batch]
         try:
-            replies = await self._client.mget([name for name, _ in batch])
+            replies = await self._transport.mget([name for name, _ in batch])
             for future, reply in zip(futures, replies, strict=True):
                 if not future.done():  # a caller cancelled meanwhile no longer waits
                     future.set_result(reply)
@@ -150,7 +156,7 @@ class Coalescer:
         try:
             names = [name for (name, _, _), _ in batch]
             payloads = [payload for (_, payload, _), _ in batch]
-            await self.writer.write(names, payloads, [px for (_, _, px), _ in batch])
+            await self._transport.write_batch(names, payloads, [px for (_, _, px), _ in batch])
             for future in futures:
                 if not future.done():
                     future.set_result(None)

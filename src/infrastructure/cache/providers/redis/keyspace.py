@@ -3,17 +3,15 @@
 The sweeps page through the namespace with ``SCAN MATCH <escaped prefix>* COUNT 500``: never
 ``KEYS`` (which blocks the server for the whole keyspace) and never ``FLUSHDB`` (which would wipe
 every other tenant of the database). On a Redis Cluster they sweep every primary, one after the
-other. Callers translate the redis errors they raise.
+other (the transport's ``scan_pages`` knows how). Callers translate the redis errors they raise.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
-from typing import cast
+from collections.abc import Iterable
 
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig
-from src.infrastructure.cache.providers.redis.client_factory import AsyncClient, SyncClient
-from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterClient, ClusterClient
+from src.infrastructure.cache.providers.redis.transport import AsyncTransport, SyncTransport
 
 #: Keys asked per SCAN page; each page is removed with one UNLINK. Small enough that no single
 #: command holds the server for long, large enough to need few round trips.
@@ -62,60 +60,36 @@ class KeySpace:
         prefix = self._prefix
         return [prefix + key.encode() for key in keys]
 
-    def remove_all(self, client: SyncClient) -> int:
+    def remove_all(self, transport: SyncTransport) -> int:
         """UNLINK every key of the namespace, page by page; return how many were removed.
 
         The count is exact: a key SCAN returns twice is unlinked once, as UNLINK counts only keys
         it removed. On a cluster every primary is swept, and each page's UNLINK is split by slot.
         """
         removed = 0
-        for names in self._pages(client):
+        for names in transport.scan_pages(self.pattern, SCAN_COUNT):
             if names:
-                removed += client.unlink(*names)
+                removed += transport.unlink(*names)
         return removed
 
-    async def remove_all_async(self, client: AsyncClient) -> int:
+    async def remove_all_async(self, transport: AsyncTransport) -> int:
         """Async twin of :meth:`remove_all`."""
         removed = 0
-        async for names in self._pages_async(client):
+        async for names in transport.scan_pages(self.pattern, SCAN_COUNT):
             if names:
-                removed += await client.unlink(*names)
+                removed += await transport.unlink(*names)
         return removed
 
-    def count(self, client: SyncClient) -> int:
+    def count(self, transport: SyncTransport) -> int:
         """The number of keys in the namespace: O(n) time and memory, meant for diagnostics."""
         seen: set[bytes] = set()  # SCAN may return a key twice while the server resizes its table
-        for names in self._pages(client):
+        for names in transport.scan_pages(self.pattern, SCAN_COUNT):
             seen.update(names)
         return len(seen)
 
-    async def count_async(self, client: AsyncClient) -> int:
+    async def count_async(self, transport: AsyncTransport) -> int:
         """Async twin of :meth:`count`."""
         seen: set[bytes] = set()
-        async for names in self._pages_async(client):
+        async for names in transport.scan_pages(self.pattern, SCAN_COUNT):
             seen.update(names)
         return len(seen)
-
-    def _pages(self, client: SyncClient) -> Iterator[list[bytes]]:
-        """Pages of key names under the prefix: from the server, or from every cluster primary."""
-        if isinstance(client, ClusterClient):
-            yield from client.scan_pages(self.pattern, SCAN_COUNT)
-            return
-        cursor = 0
-        while True:
-            cursor, page = client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
-            yield cast(list[bytes], page)  # bytes: the clients never decode replies
-            if not cursor:
-                return
-
-    async def _pages_async(self, client: AsyncClient) -> AsyncIterator[list[bytes]]:
-        if isinstance(client, AsyncClusterClient):
-            async for names in client.scan_pages(self.pattern, SCAN_COUNT):
-                yield names
-            return
-        cursor = 0
-        while True:
-            cursor, page = await client.scan(cursor, match=self.pattern, count=SCAN_COUNT)
-            yield cast(list[bytes], page)  # bytes: the clients never decode replies
-            if not cursor:
-                return

@@ -9,7 +9,8 @@ routable on a cluster like any command on that key:
 * renew / release: ``PEXPIRE`` / ``DEL``, only if the lease still carries our token.
 
 A ``set``, ``delete`` or ``clear`` during a computation replaces or removes the mark, so the
-computed value is not written over it. Callers translate the redis errors raised here.
+computed value is not written over it. The scripts run through the provider's transports
+(``run_script``), which load each on first use and route it to its key's node.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from src.infrastructure.cache.compute.leases import MISSING, Leases
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS
+from src.infrastructure.cache.providers.redis.transport import AsyncTransport, Reply, SyncTransport
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.interfaces.llm.cache import CacheError
 
@@ -62,7 +64,7 @@ def _ms(seconds: float) -> int:
 
 
 class RedisLeases(Leases):
-    """The leases of one Redis provider, over its clients, key names and payload codec.
+    """The leases of one Redis provider, over its transports, key names and payload codec.
 
     ``name`` maps a key to its Redis key; ``decode`` turns a payload into a value or ``MISSING``
     (a lease mark or an undecodable payload: a miss); ``encode`` and ``px`` are the provider's own,
@@ -72,22 +74,16 @@ class RedisLeases(Leases):
     def __init__(
         self,
         *,
-        sync_client: Any,
-        async_client: Callable[[], Awaitable[Any]],
+        transport: SyncTransport,
+        async_transport: Callable[[], Awaitable[AsyncTransport]],
         name: Callable[[str], bytes],
         encode: Callable[[Any], bytes],
-        decode: Callable[[str, bytes], Any],
+        decode: Callable[[str, bytes | str], Any],
         px: Callable[[float | None], int | None],
         failure: Callable[[Exception, str], CacheError],
     ) -> None:
-        self._client = sync_client
-        # Registered on first use: registering on a cluster client builds it, which dials the cluster,
-        # and building a provider must not dial anything.
-        self._scripts: dict[str, Any] = {}
-        self._async_client = async_client
-        # AsyncScript objects, built with the first loop's client and called with each loop's own
-        # (``client=``): a script is its source and SHA, and may run on any client.
-        self._scripts_async: dict[str, Any] = {}
+        self._transport = transport
+        self._async_transport = async_transport  # the running loop's
         self._name = name
         self._encode = encode
         self._decode = decode
@@ -101,7 +97,7 @@ class RedisLeases(Leases):
 
     def peek(self, key: str) -> tuple[bool, Any]:
         try:
-            payload = self._client.get(self._name(key))
+            payload = self._transport.get(self._name(key))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GET (lease)") from exc
         return self._peeked(key, payload)
@@ -117,12 +113,9 @@ class RedisLeases(Leases):
         self._run(_RELEASE, key, [LEASE_MARK + token.encode()])
 
     def _run(self, source: str, key: str, args: list[Any]) -> Any:
-        """Run ``source`` on ``key`` with the sync client; the script is registered on first use."""
+        """Run ``source`` on ``key`` through the sync transport."""
         try:
-            script = self._scripts.get(source)
-            if script is None:
-                script = self._scripts[source] = self._client.register_script(source)
-            return script(keys=[self._name(key)], args=args, client=self._client)
+            return self._transport.run_script(source, self._name(key), args)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
 
@@ -132,9 +125,9 @@ class RedisLeases(Leases):
         return self._acquired(key, await self._run_async(_ACQUIRE, key, [token, _ms(seconds), LEASE_MARK]))
 
     async def peek_async(self, key: str) -> tuple[bool, Any]:
-        client = await self._async_client()
+        transport = await self._async_transport()
         try:
-            payload = await client.get(self._name(key))
+            payload = await transport.get(self._name(key))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GET (lease)") from exc
         return self._peeked(key, payload)
@@ -150,13 +143,10 @@ class RedisLeases(Leases):
         await self._run_async(_RELEASE, key, [LEASE_MARK + token.encode()])
 
     async def _run_async(self, source: str, key: str, args: list[Any]) -> Any:
-        """Run ``source`` on ``key`` with the running loop's client."""
-        client = await self._async_client()
+        """Run ``source`` on ``key`` through the running loop's transport."""
+        transport = await self._async_transport()
         try:
-            script = self._scripts_async.get(source)
-            if script is None:
-                script = self._scripts_async[source] = client.register_script(source)
-            return await script(keys=[self._name(key)], args=args, client=client)
+            return await transport.run_script(source, self._name(key), args)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
 
@@ -167,7 +157,7 @@ class RedisLeases(Leases):
             return False, self._decode(key, reply[1])
         return reply[0] == 1, MISSING
 
-    def _peeked(self, key: str, payload: bytes | None) -> tuple[bool, Any]:
+    def _peeked(self, key: str, payload: Reply) -> tuple[bool, Any]:
         if payload is None:
             return False, MISSING
         if payload[:1] == LEASE_MARK:

@@ -20,8 +20,9 @@ So closing here never touches a connection someone else holds:
 Every connection open when a close starts is closed as soon as nobody uses it, a call in flight
 completes normally, and a later call opens a new connection. :class:`BlockingPool` and
 :class:`AsyncBlockingPool` (standalone and Sentinel masters) add this as ``close_connections()``;
-:func:`close_connections` and :func:`aclose_connections` also apply it to the pools redis-py builds
-itself (a cluster's nodes, through redis-py's own lazy-reconnect flag, and the sentinels').
+:func:`close_node_pools` and :func:`aclose_cluster_nodes` apply it to the pools redis-py builds
+itself for a cluster's nodes (through redis-py's own lazy-reconnect flag), and the sentinel pools to
+their sentinels' connections. Each transport calls the one that fits its pools.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ from typing import Any
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
 import redis.asyncio.sentinel
 import redis.sentinel
-
-from src.infrastructure.cache.providers.redis.cluster_client import AsyncClusterClient, ClusterClient
+from redis.observability.attributes import DB_CLIENT_CONNECTION_STATE
 
 
 class BlockingPool(redis.BlockingConnectionPool):
@@ -159,35 +160,34 @@ async def _disconnect_idle(pool: Any) -> None:
             await pool.release(connection)
 
 
-def close_connections(client: redis.Redis | ClusterClient) -> None:
-    """Close the sync client's connections without disturbing calls in flight (module docstring)."""
-    if isinstance(client, ClusterClient):
-        # Node pools are plain ConnectionPools, which hand out and disconnect idle connections
-        # under one lock; RedisCluster releases its connections through the pool, which disconnects
-        # the ones redis-py's flag marks. (RedisCluster.close() would disconnect connections in use.)
-        for pool in client.node_pools():
-            pool.update_active_connections_for_reconnect()
-            pool.disconnect_free_connections()
-        return
-    pool = client.connection_pool
-    assert isinstance(pool, BlockingPool), "the client factory builds every standalone pool"
-    pool.close_connections()
+def pool_counts(pool: redis.ConnectionPool | redis.asyncio.ConnectionPool) -> tuple[int, int]:
+    """``(connections in use, idle connections)`` of one redis-py pool (sync or asyncio)."""
+    counts = {attrs.get(DB_CLIENT_CONNECTION_STATE): count for count, attrs in pool.get_connection_count()}
+    return counts.get("used", 0), counts.get("idle", 0)
 
 
-async def aclose_connections(client: redis.asyncio.Redis | AsyncClusterClient) -> None:
-    """Async twin of :func:`close_connections`, for a client of the running event loop."""
-    if isinstance(client, AsyncClusterClient):
-        for node in client.cluster.get_nodes():
-            # In use: the node's execute_command disconnects a marked connection when its call ends.
-            node.update_active_connections_for_reconnect()
-            # Idle: taken out of the node altogether (as acquire_connection takes one), so no task
-            # picks one up half closed and the node may open new ones meanwhile; then dropped.
-            idle = list(node._free)
-            node._free.clear()
-            for connection in idle:
-                node._connections.remove(connection)
-            await asyncio.gather(*(conn.disconnect() for conn in idle), return_exceptions=True)
-        return
-    pool = client.connection_pool
-    assert isinstance(pool, AsyncBlockingPool), "the client factory builds every standalone pool"
-    await pool.close_connections()
+def close_node_pools(pools: list[redis.ConnectionPool]) -> None:
+    """Close the connections of a sync cluster's node pools without disturbing calls in flight.
+
+    Node pools are plain ConnectionPools, which hand out and disconnect idle connections under one
+    lock; RedisCluster releases its connections through the pool, which disconnects the ones
+    redis-py's flag marks. (``RedisCluster.close()`` would disconnect connections in use.)
+    """
+    for pool in pools:
+        pool.update_active_connections_for_reconnect()
+        pool.disconnect_free_connections()
+
+
+async def aclose_cluster_nodes(nodes: list[redis.asyncio.cluster.ClusterNode]) -> None:
+    """Async twin of :func:`close_node_pools`, for the nodes of a redis.asyncio cluster client of
+    the running event loop (a node keeps its own connections, without a pool object)."""
+    for node in nodes:
+        # In use: the node's execute_command disconnects a marked connection when its call ends.
+        node.update_active_connections_for_reconnect()
+        # Idle: taken out of the node altogether (as acquire_connection takes one), so no task
+        # picks one up half closed and the node may open new ones meanwhile; then dropped.
+        idle = list(node._free)
+        node._free.clear()
+        for connection in idle:
+            node._connections.remove(connection)
+        await asyncio.gather(*(conn.disconnect() for conn in idle), return_exceptions=True)

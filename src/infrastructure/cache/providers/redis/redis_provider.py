@@ -15,19 +15,15 @@ from src.infrastructure.cache.codec import PayloadCodec, StoredEntry
 from src.infrastructure.cache.compute.leases import MISSING
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig
 from src.infrastructure.cache.providers.redis import topology
-from src.infrastructure.cache.providers.redis.batch_writes import BatchWriter
-from src.infrastructure.cache.providers.redis.client_factory import (
-    async_client_for,
-    database,
-    pool_usage,
-    server_label,
-    sync_client_for,
+from src.infrastructure.cache.providers.redis.client_factory import database, server_label
+from src.infrastructure.cache.providers.redis.connections import (
+    ConnectionShare,
+    RedisConnections,
+    connection_key,
 )
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS, error_kind, translate
 from src.infrastructure.cache.providers.redis.keyspace import KeySpace, namespace_prefix
 from src.infrastructure.cache.providers.redis.leases import RedisLeases
-from src.infrastructure.cache.providers.redis.loop_clients import LoopClients
-from src.infrastructure.cache.providers.redis.pools import close_connections
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
@@ -60,19 +56,34 @@ class RedisCacheProvider(CacheProviderBase):
     Concurrent ``get_async``/``set_async`` calls of one event loop share those batch commands
     (see ``coalescing``).
 
-    ``mode`` picks the client (``client_factory``): one server, the master Sentinel names, or a
-    Redis Cluster, where batches go slot by slot in one round trip per node (``cluster_client``)
-    and ``clear``/``get_size`` sweep every primary. The provider's code is the same for all three.
+    The provider talks to Redis through transports (``transport``), whose kind ``mode`` picks once
+    (``client_factory``): one server, the master Sentinel names, or a Redis Cluster, where batches
+    go slot by slot in one round trip per node (``cluster_client``) and ``clear``/``get_size`` sweep
+    every primary. The provider's code is the same for all three.
 
     Constructing the provider opens no connection: the pools dial on first use. Sync methods share
-    one thread-safe blocking pool; async methods use one pool per event loop (see ``loop_clients``).
-    Every failure to reach Redis in time surfaces as ``CacheUnavailableError`` within the configured
-    socket timeouts, pool timeout and retries.
+    one thread-safe blocking pool; async methods use one pool per event loop (``loop_transports``).
+    Those pools are the provider's own, or shared with other caches of the same connection settings
+    when ``connections`` is a share from a ``ConnectionRegistry`` (see ``connections``: closing this
+    provider then closes nothing another cache still uses). Every failure to reach Redis in time
+    surfaces as ``CacheUnavailableError`` within the configured socket timeouts, pool timeout and
+    retries.
     """
 
     name = "redis"
 
-    def __init__(self, config: RedisCacheConfig) -> None:
+    def __init__(self, config: RedisCacheConfig, connections: ConnectionShare | None = None) -> None:
+        """``connections``: a share of connections built for ``config``'s connection settings (from
+        ``ConnectionRegistry.acquire(config)``), which this provider gives up on ``close()``;
+        without one the provider makes connections of its own."""
+        if connections is None:
+            connections = RedisConnections(config).share()
+        elif connections.connections.key != connection_key(config):
+            raise ValueError(
+                "connections: this share was built for other connection settings than this cache's "
+                "config (address, credentials, TLS, mode, timeouts or pool); acquire it for this "
+                "config: ConnectionRegistry.acquire(config)"
+            )
         self.config = config
         super().__init__(config.compute)
         self._stats = CacheStats()
@@ -80,17 +91,17 @@ class RedisCacheProvider(CacheProviderBase):
         self._default_ttl = config.default_ttl
         self._default_px = _milliseconds(resolve_ttl(None, config.default_ttl))
         self._server = server_label(config)
-        self._client = sync_client_for(config)
-        self._writer = BatchWriter(self._client)
+        self._share = connections
+        self._transport = connections.connections.sync
+        self._loops = connections.connections.loops
         # Wall-clock time for timed entries: every process sharing the namespace reads the same.
         self._codec = PayloadCodec(
             config.max_value_bytes, self._stats, names=self._keys.names, clock=time.time, provider=self.name
         )
         self._db = database(config)
-        self._loop_clients = LoopClients(partial(async_client_for, config))
         self._leases = RedisLeases(
-            sync_client=self._client,
-            async_client=self._loop_clients.current,
+            transport=self._transport,
+            async_transport=self._loops.current,
             name=self._keys.name,
             encode=self._codec.encode,
             decode=partial(self._codec.value_of, missing=MISSING),
@@ -124,7 +135,7 @@ class RedisCacheProvider(CacheProviderBase):
     def get(self, key: str, default: Any = None) -> Any:
         name = self._keys.name(check_key(key))
         try:
-            payload = self._client.get(name)
+            payload = self._transport.get(name)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GET") from exc
         return self._codec.lookup(key, payload, default)
@@ -134,7 +145,7 @@ class RedisCacheProvider(CacheProviderBase):
         payload = self._codec.encode(value)
         px = self._px(ttl)
         try:
-            self._client.set(name, payload, px=px)
+            self._transport.set(name, payload, px=px)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "SET") from exc
         self._stats.record_sets()
@@ -145,7 +156,7 @@ class RedisCacheProvider(CacheProviderBase):
     def get_entry(self, key: str) -> StoredEntry | Any:
         name = self._keys.name(check_key(key))
         try:
-            payload = self._client.get(name)
+            payload = self._transport.get(name)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GET") from exc
         return self._codec.entry(key, payload)
@@ -153,7 +164,7 @@ class RedisCacheProvider(CacheProviderBase):
     def exists(self, key: str) -> bool:
         name = self._keys.name(check_key(key))
         try:
-            first_byte = self._client.getrange(name, 0, 0)
+            first_byte = self._transport.getrange(name, 0, 0)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GETRANGE") from exc
         return _holds_value(first_byte)
@@ -165,7 +176,7 @@ class RedisCacheProvider(CacheProviderBase):
         if not wanted:
             return {}
         try:
-            payloads = self._client.mget(self._keys.names(wanted))
+            payloads = self._transport.mget(self._keys.names(wanted))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "MGET") from exc
         return self._codec.found(wanted, payloads)
@@ -176,7 +187,7 @@ class RedisCacheProvider(CacheProviderBase):
         if not names:
             return
         try:
-            self._writer.write(names, payloads, [px] * len(names))
+            self._transport.write_batch(names, payloads, [px] * len(names))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "SET batch") from exc
         self._stats.record_sets(len(names))
@@ -186,7 +197,7 @@ class RedisCacheProvider(CacheProviderBase):
         if not names:
             return 0
         try:
-            removed: int = self._client.unlink(*names)
+            removed: int = self._transport.unlink(*names)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "UNLINK") from exc
         self._stats.record_deletes(removed)
@@ -202,14 +213,14 @@ class RedisCacheProvider(CacheProviderBase):
     def clear(self) -> int:
         """Remove every key under ``key_prefix`` (SCAN + UNLINK by page, never FLUSHDB or KEYS)."""
         try:
-            return self._keys.remove_all(self._client)
+            return self._keys.remove_all(self._transport)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "clear (SCAN/UNLINK)") from exc
 
     def get_size(self) -> int:
         """Count the keys under ``key_prefix`` with SCAN: O(n), meant for diagnostics."""
         try:
-            return self._keys.count(self._client)
+            return self._keys.count(self._transport)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "get_size (SCAN)") from exc
 
@@ -218,10 +229,12 @@ class RedisCacheProvider(CacheProviderBase):
         return 0
 
     def get_stats(self) -> dict[str, Any]:
-        """Counters, ``server`` (password masked), ``db``, ``key_prefix``, pool occupancy, ``mode``,
-        and for a cluster or sentinel the ``topology`` as the servers report it now."""
-        in_use, idle = pool_usage(self._client)
-        loops, async_in_use, async_idle = self._loop_clients.pool_usage()
+        """Counters, ``server`` (password masked), ``db``, ``key_prefix``, pool occupancy,
+        ``connections_shared_by`` (the caches holding these pools, this one included while it has
+        not closed), ``mode``, and for a cluster or sentinel the ``topology`` as the servers
+        report it now."""
+        in_use, idle = self._transport.pool_usage()
+        loops, async_in_use, async_idle = self._loops.pool_usage()
         return self._with_compute_stats(
             {
                 "provider": self.name,
@@ -236,8 +249,9 @@ class RedisCacheProvider(CacheProviderBase):
                     "idle": idle,
                 },
                 "async_pools": {"event_loops": loops, "in_use": async_in_use, "idle": async_idle},
+                "connections_shared_by": self._share.connections.holders,
                 "mode": self.config.mode,
-                **topology.describe(self._client, self.config, self._server),
+                **topology.describe(self._transport, self.config.mode, self._server),
             }
         )
 
@@ -248,34 +262,34 @@ class RedisCacheProvider(CacheProviderBase):
         (a slot without a primary) is not healthy."""
         started = time.perf_counter()
         try:
-            self._client.ping()
+            self._transport.ping()
         except BACKEND_ERRORS as exc:
             healthy, detail = False, str(translate(exc, "PING", self._server))
         else:
             healthy, detail = True, f"PONG in {(time.perf_counter() - started) * 1000:.1f} ms"
         report = {"provider": self.name, "healthy": healthy, "detail": detail, "server": self._server}
-        if healthy and self.config.mode != "standalone":
-            report.update(topology.describe(self._client, self.config, self._server))
+        if healthy:
+            report.update(topology.describe(self._transport, self.config.mode, self._server))
             report["healthy"] = topology.serving(report)
         return report
 
     def close(self) -> None:
-        """Close the sync pool's connections, and the async pools' that can be closed without awaiting.
+        """Give up this provider's share of its connections; if no other cache holds them, close
+        the sync pool's connections, and the async pools' that can be closed without awaiting.
 
         Other threads and tasks may go on calling meanwhile: a connection in use is closed when its
         call returns it, never under it (see ``pools``), so a call racing ``close()`` completes. An
         async pool of this thread's loop, or of a loop not running now, is closed by ``aclose()``
         on that loop or when that loop shuts down. The provider stays usable: a later call opens
-        new connections.
+        new connections (or uses those the other caches keep open).
         """
-        close_connections(self._client)
-        self._loop_clients.release()
+        self._share.close()
 
     # ---------------------------------------------------------------- async twins
 
     async def get_async(self, key: str, default: Any = None) -> Any:
         name = self._keys.name(check_key(key))
-        coalescer = await self._loop_clients.coalescer()
+        coalescer = await self._loops.coalescer()
         try:
             payload = await coalescer.get(name)  # a GET, or part of an MGET with concurrent calls
         except BACKEND_ERRORS as exc:
@@ -286,7 +300,7 @@ class RedisCacheProvider(CacheProviderBase):
         name = self._keys.name(check_key(key))
         payload = self._codec.encode(value)
         px = self._px(ttl)
-        coalescer = await self._loop_clients.coalescer()
+        coalescer = await self._loops.coalescer()
         try:
             await coalescer.set(name, payload, px)  # a SET, or part of one batch with concurrent calls
         except BACKEND_ERRORS as exc:
@@ -298,18 +312,18 @@ class RedisCacheProvider(CacheProviderBase):
 
     async def get_entry_async(self, key: str) -> StoredEntry | Any:
         name = self._keys.name(check_key(key))
-        client = await self._loop_clients.current()
+        transport = await self._loops.current()
         try:
-            payload = await client.get(name)
+            payload = await transport.get(name)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GET") from exc
         return self._codec.entry(key, payload)
 
     async def exists_async(self, key: str) -> bool:
         name = self._keys.name(check_key(key))
-        client = await self._loop_clients.current()
+        transport = await self._loops.current()
         try:
-            first_byte = await client.getrange(name, 0, 0)
+            first_byte = await transport.getrange(name, 0, 0)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "GETRANGE") from exc
         return _holds_value(first_byte)
@@ -318,9 +332,9 @@ class RedisCacheProvider(CacheProviderBase):
         wanted = check_keys(keys)
         if not wanted:
             return {}
-        client = await self._loop_clients.current()
+        transport = await self._loops.current()
         try:
-            payloads = await client.mget(self._keys.names(wanted))
+            payloads = await transport.mget(self._keys.names(wanted))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "MGET") from exc
         return self._codec.found(wanted, payloads)
@@ -330,9 +344,9 @@ class RedisCacheProvider(CacheProviderBase):
         names, payloads = self._codec.batch(mapping)
         if not names:
             return
-        coalescer = await self._loop_clients.coalescer()
+        transport = await self._loops.current()
         try:
-            await coalescer.writer.write(names, payloads, [px] * len(names))
+            await transport.write_batch(names, payloads, [px] * len(names))
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "SET batch") from exc
         self._stats.record_sets(len(names))
@@ -341,31 +355,30 @@ class RedisCacheProvider(CacheProviderBase):
         names = self._keys.names(check_keys(keys))
         if not names:
             return 0
-        client = await self._loop_clients.current()
+        transport = await self._loops.current()
         try:
-            removed: int = await client.unlink(*names)
+            removed: int = await transport.unlink(*names)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "UNLINK") from exc
         self._stats.record_deletes(removed)
         return removed
 
     async def clear_async(self) -> int:
-        client = await self._loop_clients.current()
+        transport = await self._loops.current()
         try:
-            return await self._keys.remove_all_async(client)
+            return await self._keys.remove_all_async(transport)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "clear (SCAN/UNLINK)") from exc
 
     async def get_size_async(self) -> int:
-        client = await self._loop_clients.current()
+        transport = await self._loops.current()
         try:
-            return await self._keys.count_async(client)
+            return await self._keys.count_async(transport)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "get_size (SCAN)") from exc
 
     async def aclose(self) -> None:
-        """Close this event loop's connections, then everything ``close()`` closes (the sync pool's,
-        and those of loops running in other threads). The provider stays usable."""
-        await self._loop_clients.aclose_current()
-        close_connections(self._client)
-        self._loop_clients.release()
+        """Give up this provider's share of its connections; if no other cache holds them, close
+        this event loop's connections, then everything ``close()`` closes (the sync pool's, and
+        those of loops running in other threads). The provider stays usable."""
+        await self._share.aclose()

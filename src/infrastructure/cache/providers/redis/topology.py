@@ -4,31 +4,30 @@ Asked live, in a round trip or two: ``CLUSTER NODES`` and ``CLUSTER INFO`` of on
 (the cluster's own view, failed nodes included), or the sentinels' current master and its live
 replicas. A node is ``primary``, ``replica of <primary>``, with ``, failed`` or ``, suspected``
 when the cluster says so. A standalone server adds nothing.
+
+The transport of each mode asks with the view function that fits it (:func:`cluster_view`,
+:func:`sentinel_view`); :func:`describe` asks any transport.
 """
 
 from __future__ import annotations
 
 from typing import Any, cast
 
-import redis
+import redis.cluster
 import redis.sentinel
 
-from src.infrastructure.cache.config.cache_config import RedisCacheConfig
-from src.infrastructure.cache.providers.redis.client_factory import SyncClient
-from src.infrastructure.cache.providers.redis.cluster_client import CLUSTER_ERRORS, ClusterClient, translated
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS, translate
+from src.infrastructure.cache.providers.redis.transport import SyncTransport
 
 
-def describe(client: SyncClient, config: RedisCacheConfig, server: str) -> dict[str, Any]:
-    """``{"topology": {...}}``, or ``{}`` for a standalone server. Never raises: a failure to ask is
-    reported as ``{"topology": {"mode": ..., "error": ...}}``."""
-    if config.mode == "standalone":
-        return {}
+def describe(transport: SyncTransport, mode: str, server: str) -> dict[str, Any]:
+    """``{"topology": {"mode": mode, ...}}``, or ``{}`` for a standalone server. Never raises: a
+    failure to ask is reported as ``{"topology": {"mode": ..., "error": ...}}``."""
     try:
-        view = _cluster_view(client) if isinstance(client, ClusterClient) else _sentinel_view(client, config)
+        view = transport.topology()
     except BACKEND_ERRORS as exc:
         view = {"error": str(translate(exc, "topology", server))}
-    return {"topology": {"mode": config.mode, **view}}
+    return {} if view is None else {"topology": {"mode": mode, **view}}
 
 
 def serving(report: dict[str, Any]) -> bool:
@@ -37,13 +36,11 @@ def serving(report: dict[str, Any]) -> bool:
     return "error" not in topology and topology.get("cluster_state", "ok") == "ok"
 
 
-def _cluster_view(client: ClusterClient) -> dict[str, Any]:
-    try:
-        cluster = client.cluster()
-        state = cluster.cluster_info().get("cluster_state")
-        nodes = cast(dict[str, dict[str, Any]], cluster.cluster_nodes())
-    except CLUSTER_ERRORS as exc:
-        raise translated(exc) from exc
+def cluster_view(cluster: redis.cluster.RedisCluster) -> dict[str, Any]:
+    """The cluster's state, its number of primaries and each node's role, as one node sees them.
+    Raises redis-py's errors, cluster-only ones included (the caller translates those)."""
+    state = cluster.cluster_info().get("cluster_state")
+    nodes = cast(dict[str, dict[str, Any]], cluster.cluster_nodes())
     by_id = {details["node_id"]: address for address, details in nodes.items()}
     described = sorted((_cluster_role(details, by_id), address) for address, details in nodes.items())
     roles = {address: role for role, address in described}  # primaries first
@@ -61,13 +58,12 @@ def _cluster_role(details: dict[str, Any], by_id: dict[str, str]) -> str:
     return role
 
 
-def _sentinel_view(client: SyncClient, config: RedisCacheConfig) -> dict[str, Any]:
-    assert isinstance(client, redis.Redis)
-    pool = client.connection_pool
-    assert isinstance(pool, redis.sentinel.SentinelConnectionPool)
-    sentinel = pool.sentinel_manager
-    host, port = sentinel.discover_master(config.service_name)
+def sentinel_view(
+    sentinel: redis.sentinel.Sentinel, service_name: str, sentinels: tuple[str, ...]
+) -> dict[str, Any]:
+    """The master the sentinels name for ``service_name`` and its live replicas."""
+    host, port = sentinel.discover_master(service_name)  # type: ignore[no-untyped-call]
     nodes = {f"{host}:{port}": "primary"}
-    for replica_host, replica_port in sentinel.discover_slaves(config.service_name):
+    for replica_host, replica_port in sentinel.discover_slaves(service_name):  # type: ignore[no-untyped-call]
         nodes[f"{replica_host}:{replica_port}"] = f"replica of {host}:{port}"
-    return {"service_name": config.service_name, "sentinels": list(config.sentinels), "nodes": nodes}
+    return {"service_name": service_name, "sentinels": list(sentinels), "nodes": nodes}
