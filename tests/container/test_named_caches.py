@@ -96,3 +96,35 @@ def test_a_cache_is_built_only_when_asked_for_and_closed_with_the_container(
     assert bindings.caches().built() == ["sessions"]
     container.shutdown_resources()
     assert container.resolver().get_named(ICacheProvider, "sessions").get("k") is None  # a new one
+
+
+def test_two_redis_caches_on_one_server_share_one_pool(tmp_path: Path, redis_endpoint: RedisEndpoint) -> None:
+    """Named caches with the same connection settings share one pool: after concurrent traffic from
+    both, the server sees one connection per concurrent caller at most, not one set per cache."""
+    path, prefixes = _three_caches(tmp_path, redis_endpoint)
+    name = f"agent-cache-test-{prefixes['llm_responses'][5:13]}"
+    path.write_text(
+        path.read_text().replace(
+            f'url: "{redis_endpoint.url}"', f'url: "{redis_endpoint.url}?client_name={name}"'
+        )
+    )
+    container = create_container(path)
+    raw = redis_endpoint.client()
+    try:
+        resolver = container.resolver()
+        llm = resolver.get_named(ICacheProvider, "llm_responses")
+        tools = resolver.get_named(ICacheProvider, "tool_results")
+        for round_ in range(20):  # one after the other: one connection serves both caches
+            llm.set(f"k{round_}", round_)
+            tools.set(f"k{round_}", round_)
+        ours = [client for client in raw.client_list() if client.get("name") == name]
+        assert len(ours) == 1
+        assert llm.get_stats()["pool"] == tools.get_stats()["pool"]
+        tools_stats: dict[str, Any] = tools.get_stats()
+        assert tools_stats["connections_shared_by"] == 2
+    finally:
+        for prefix in prefixes.values():
+            for key in raw.scan_iter(match=f"{prefix}*"):
+                raw.delete(key)
+        raw.close()
+        container.shutdown_resources()

@@ -26,30 +26,50 @@ from src.infrastructure.cache.config.cache_config import (
     BaseCacheConfig,
     CacheConfig,
     MemoryCacheConfig,
+    RedisCacheConfig,
     RemoteCacheConfig,
 )
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
+from src.infrastructure.cache.providers.redis.connections import ConnectionRegistry
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.resilient_provider import ResilientCacheProvider
 from src.services.container.resolver import ServiceRegistration
 
-#: How each provider type is built from its config (``type:`` of a cache).
-PROVIDER_FACTORIES: dict[str, Callable[[Any], CacheProviderBase]] = {
-    "memory": MemoryCacheProvider,
-    "redis": RedisCacheProvider,
+
+def _redis(config: RedisCacheConfig, connections: ConnectionRegistry) -> CacheProviderBase:
+    """A Redis cache on the connections it shares with every cache of the same connection settings."""
+    return RedisCacheProvider(config, connections=connections.acquire(config))
+
+
+def _memory(config: MemoryCacheConfig, _connections: ConnectionRegistry) -> CacheProviderBase:
+    return MemoryCacheProvider(config)
+
+
+#: How each provider type is built from its config (``type:`` of a cache) and the container's
+#: shared connections.
+PROVIDER_FACTORIES: dict[str, Callable[[Any, ConnectionRegistry], CacheProviderBase]] = {
+    "memory": _memory,
+    "redis": _redis,
 }
 
 
-def build_cache(caches: CacheConfig, name: str) -> CacheProviderBase:
+def build_cache(
+    caches: CacheConfig, name: str, connections: ConnectionRegistry | None = None
+) -> CacheProviderBase:
     """The cache ``name`` as services get it: its provider, behind its failure policy if remote.
+
+    ``connections``: the registry whose connections the container's caches share (one pool per
+    server and connection settings); None gives the cache connections of its own.
 
     A remote cache's fallback is a private instance built from the settings of its
     ``fallback_provider``, never the shared named one: recovery empties it, which must not wipe
     another service's entries. It keeps the remote cache's promises (see :func:`fallback_config`).
     """
     config = caches.providers[name]
-    provider = PROVIDER_FACTORIES[config.type_name](config)
+    if connections is None:
+        connections = ConnectionRegistry()
+    provider = PROVIDER_FACTORIES[config.type_name](config, connections)
     if not isinstance(config, RemoteCacheConfig):
         return provider
     policy = config.failure_policy
@@ -99,6 +119,7 @@ class NamedCaches:
         self._config = config
         self._lock = threading.Lock()
         self._built: dict[str, CacheProviderBase] = {}
+        self._connections = ConnectionRegistry()
 
     def get(self, name: str) -> CacheProviderBase:
         """The cache ``name``, built on the first call; the same object afterwards."""
@@ -107,7 +128,7 @@ class NamedCaches:
             with self._lock:
                 cache = self._built.get(name)
                 if cache is None:
-                    cache = self._built[name] = build_cache(self._config, name)
+                    cache = self._built[name] = build_cache(self._config, name, self._connections)
         return cache
 
     def built(self) -> list[str]:
