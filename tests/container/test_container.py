@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.config.loader import load_cache_config
 from src.interfaces.container.resolver import ServiceNotRegisteredError
 from src.interfaces.llm.cache import CacheConfigError, ICacheProvider
 from src.services.container import create_container
+from src.services.container.bindings import cache_bindings
 
 
 def config_file(tmp_path: Path, text: str) -> Path:
@@ -120,3 +124,28 @@ def test_providers_do_not_import_the_di_library() -> None:
     for folder in ("interfaces", "infrastructure"):
         for path in (root / folder).rglob("*.py"):
             assert "dependency_injector" not in path.read_text(), path
+
+
+def test_closing_the_caches_in_the_middle_of_a_build_does_not_deadlock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the garbage collector does to a dropped container while a cache is being built on the
+    same thread: the container's resource is finalised, which closes its caches. (Seen in
+    ``test_default_switched_by_environment_variable``, which keeps a resolver and drops its container.)"""
+    caches = cache_bindings.NamedCaches(load_cache_config(config_file(tmp_path, "cache: {}\n")))
+    real_build = cache_bindings.build_cache
+
+    def build_then_get_closed(*args: Any) -> CacheProviderBase:
+        caches.close()  # as the finaliser would, mid-build, on this thread
+        return real_build(*args)
+
+    monkeypatch.setattr(cache_bindings, "build_cache", build_then_get_closed)
+    finished = threading.Event()
+
+    def resolve() -> None:
+        caches.get("memory")
+        finished.set()
+
+    worker = threading.Thread(target=resolve, daemon=True)
+    worker.start()
+    assert finished.wait(5), "NamedCaches.close() deadlocked against a build on its own thread"

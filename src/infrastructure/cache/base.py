@@ -26,6 +26,17 @@ class CacheProviderBase(ICacheProvider):
     def __init__(self, compute: ComputeSettings | None = None) -> None:
         self.compute = ComputeOnce(self, self.leases, compute or ComputeSettings())
 
+    #: Names of the namespaces this view is nested in, outermost first; empty for a cache itself.
+    path: tuple[str, ...] = ()
+
+    @abstractmethod
+    def namespace(self, name: str) -> CacheProviderBase:
+        """See ``ICacheProvider.namespace``."""
+
+    def _adopt_compute(self, parent: CacheProviderBase) -> None:
+        """Give this namespace view ``parent``'s compute-once, over this view's reads and writes."""
+        self.compute = parent.compute.for_namespace(self, self.leases, self.path)
+
     @abstractmethod
     def get_entry(self, key: str) -> StoredEntry | Any:
         """``key``'s entry with its freshness - stale ones included, while the backend keeps them -

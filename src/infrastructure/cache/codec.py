@@ -24,7 +24,7 @@ import logging
 import struct
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, TypeVar
 
 from src.infrastructure.cache import serialization
 from src.infrastructure.cache.sentinels import MISSING
@@ -69,27 +69,24 @@ class StoredEntry:
     compute_seconds: float
 
 
-class PayloadCodec(Generic[Name]):
+class PayloadCodec:
     """Encodes values and decodes payloads for one provider, whose ``stats`` it keeps.
 
-    ``names`` maps validated keys to the provider's storage names (Redis keys; the keys themselves
-    for the memory provider); ``clock`` is the provider's clock for timed entries.
+    ``clock`` is the provider's clock for timed entries.
     """
 
-    __slots__ = ("_clock", "_max_bytes", "_names", "_provider", "_stats")
+    __slots__ = ("_clock", "_max_bytes", "_provider", "_stats")
 
     def __init__(
         self,
         max_value_bytes: int,
         stats: CacheStats,
         *,
-        names: Callable[[list[str]], list[Name]],
         clock: Callable[[], float],
         provider: str,
     ) -> None:
         self._max_bytes = max_value_bytes
         self._stats = stats
-        self._names = names
         self._clock = clock
         self._provider = provider
 
@@ -113,11 +110,13 @@ class PayloadCodec(Generic[Name]):
                 serialization.check_size(payload, self._max_bytes)
         return payloads
 
-    def batch(self, mapping: Mapping[str, Any]) -> tuple[list[Name], list[bytes]]:
-        """Names and payloads of a ``set_many``: every key validated, every value encoded."""
+    def batch(
+        self, mapping: Mapping[str, Any], names: Callable[[list[str]], list[Name]]
+    ) -> tuple[list[Name], list[bytes]]:
+        """Names (``names`` of the keys) and payloads of a ``set_many``: every key validated, every
+        value encoded, nothing written."""
         check_mapping(mapping)
-        names = self._names(check_keys(mapping))  # a mapping's keys are distinct already
-        return names, self.encode_all(mapping.values())
+        return names(check_keys(mapping)), self.encode_all(mapping.values())
 
     def _timed(self, timed: Timed) -> bytes:
         fresh_until = self._clock() + timed.fresh_for if timed.fresh_for else float("inf")

@@ -34,6 +34,41 @@ def check_key(key: Any) -> str:
     return key
 
 
+#: Longest namespace name, in characters, and deepest nesting: a namespace is a scope (a tenant, an
+#: agent, a session), not a key - a name this long or a path this deep is a bug.
+MAX_NAMESPACE_LENGTH = 200
+MAX_NAMESPACE_DEPTH = 16
+
+
+def check_namespace(name: Any, depth: int) -> str:
+    """Return ``name`` if it can name a namespace nested ``depth`` deep (1 = a child of the cache).
+
+    Raises ``TypeError``/``ValueError`` showing it otherwise: the rules of keys, shorter, and no
+    deeper than :data:`MAX_NAMESPACE_DEPTH`.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"namespace name must be a str, got {type(name).__name__}: {name!r:.100}")
+    if not name:
+        raise ValueError("namespace name must be a non-empty str, got ''")
+    if len(name) > MAX_NAMESPACE_LENGTH:
+        raise ValueError(
+            f"namespace name is {len(name)} characters long, the limit is {MAX_NAMESPACE_LENGTH}: "
+            f"{name!r:.100}"
+        )
+    if depth > MAX_NAMESPACE_DEPTH:
+        raise ValueError(
+            f"namespaces nest at most {MAX_NAMESPACE_DEPTH} deep; {name!r:.100} would be {depth}"
+        )
+    if not name.isascii():
+        try:
+            name.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"namespace name is not valid Unicode text ({exc.reason}): {name!r:.100}"
+            ) from None
+    return name
+
+
 def check_keys(keys: Iterable[str]) -> list[str]:
     """Validate every key of a batch before any is used; duplicates are dropped, order kept."""
     if isinstance(keys, str | bytes):

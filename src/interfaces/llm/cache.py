@@ -151,6 +151,25 @@ class ICacheProvider(ABC):
         a wrapper can refuse bad input alike while the backend is down.
         """
 
+    # ---------------------------------------------------------------- namespaces
+
+    @abstractmethod
+    def namespace(self, name: str) -> ICacheProvider:
+        """A view of this cache whose entries live in their own scope ``name``; views nest.
+
+        ``cache.namespace("tenant:acme").namespace("agent:7").namespace("session:42")`` offers the
+        whole contract (compute-once included). Its keys never meet this cache's nor another
+        namespace's. ``clear()`` on a namespace removes exactly its entries and its children's, in
+        time proportional to them - never a walk of the whole database; ``clear()`` on the cache
+        removes every namespace's entries too. ``get_size()`` counts what ``get`` can return: the
+        namespace's own entries, not its children's. Reads and writes in a namespace cost one round
+        trip, as in the cache. A view shares the cache's connections, counters and compute-once:
+        making one is cheap, and ``close()`` on a view releases nothing.
+
+        ``name``: a non-empty ``str`` of at most 200 characters (``TypeError``/``ValueError``
+        otherwise); namespaces nest at most 16 deep.
+        """
+
     # ---------------------------------------------------------------- whole cache
 
     @abstractmethod

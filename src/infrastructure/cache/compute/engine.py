@@ -58,16 +58,25 @@ class _Miss:
     """One caller's miss: what to compute, how to store it, until when to wait for others."""
 
     key: str
+    flight: tuple[tuple[str, ...], str]  # (namespace path, key): the in-process flight it joins
     compute: Callable[[], Any]
     ttl: float | None
     settings: ComputeSettings
     deadline: float
 
     @classmethod
-    def of(cls, key: str, compute: Callable[[], Any], ttl: float | None, settings: ComputeSettings) -> _Miss:
+    def of(
+        cls,
+        scope: tuple[str, ...],
+        key: str,
+        compute: Callable[[], Any],
+        ttl: float | None,
+        settings: ComputeSettings,
+    ) -> _Miss:
         if not callable(compute):
             raise TypeError(f"compute must be a zero-argument callable, got {type(compute).__name__}")
-        return cls(key, compute, ttl, settings, time.monotonic() + settings.wait_timeout)
+        deadline = time.monotonic() + settings.wait_timeout
+        return cls(key, (scope, key), compute, ttl, settings, deadline)
 
     def seconds_left(self) -> float:
         return self.deadline - time.monotonic()
@@ -85,13 +94,25 @@ class ComputeOnce:
         cache: ICacheProvider,
         leases: Callable[[], Leases | None],
         settings: ComputeSettings,
+        scope: tuple[str, ...] = (),
     ) -> None:
         self._cache = cache
         self._leases = leases
         self.settings = settings
         self.stats = ComputeStats()
+        self._scope = scope
         self._flights = Flights()
         self._renewer = LeaseRenewer()
+
+    def for_namespace(
+        self, cache: ICacheProvider, leases: Callable[[], Leases | None], scope: tuple[str, ...]
+    ) -> ComputeOnce:
+        """The compute-once of ``cache``, a namespace (``scope``) of this one's cache: over the
+        namespace's own reads and writes, sharing this one's flights (one per scope and key: the
+        same namespace asked through two view objects still computes once), counters and renewer."""
+        view = ComputeOnce(cache, leases, self.settings, scope)
+        view.stats, view._flights, view._renewer = self.stats, self._flights, self._renewer
+        return view
 
     # ---------------------------------------------------------------- sync
 
@@ -100,9 +121,9 @@ class ComputeOnce:
         value = self._cache.get(key, MISSING)
         if value is not MISSING:
             return value
-        miss = _Miss.of(key, compute, ttl, self.settings.with_options(options))
+        miss = _Miss.of(self._scope, key, compute, ttl, self.settings.with_options(options))
         while True:
-            flight, leads = self._flights.join(key)
+            flight, leads = self._flights.join(miss.flight)
             if leads:
                 return self._lead(miss, flight)
             self.stats.count(lock_waits=1)
@@ -116,12 +137,12 @@ class ComputeOnce:
         try:
             value = self._resolve(miss)
         except Exception as exc:
-            self._flights.land(miss.key, flight, error=exc)
+            self._flights.land(miss.flight, flight, error=exc)
             raise
         except BaseException:
-            self._flights.land(miss.key, flight, abandoned=True)
+            self._flights.land(miss.flight, flight, abandoned=True)
             raise
-        self._flights.land(miss.key, flight, value=value)
+        self._flights.land(miss.flight, flight, value=value)
         return value
 
     def _resolve(self, miss: _Miss) -> Any:
@@ -222,9 +243,9 @@ class ComputeOnce:
         value = await self._cache.get_async(key, MISSING)
         if value is not MISSING:
             return value
-        miss = _Miss.of(key, compute, ttl, self.settings.with_options(options))
+        miss = _Miss.of(self._scope, key, compute, ttl, self.settings.with_options(options))
         while True:
-            flight, leads = self._flights.join(key)
+            flight, leads = self._flights.join(miss.flight)
             if leads:
                 return await self._lead_async(miss, flight)
             self.stats.count(lock_waits=1)
@@ -238,12 +259,12 @@ class ComputeOnce:
         try:
             value = await self._resolve_async(miss)
         except Exception as exc:
-            self._flights.land(miss.key, flight, error=exc)
+            self._flights.land(miss.flight, flight, error=exc)
             raise
         except BaseException:
-            self._flights.land(miss.key, flight, abandoned=True)
+            self._flights.land(miss.flight, flight, abandoned=True)
             raise
-        self._flights.land(miss.key, flight, value=value)
+        self._flights.land(miss.flight, flight, value=value)
         return value
 
     async def _resolve_async(self, miss: _Miss) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Hashable
 from contextlib import suppress
 from typing import Any
 
@@ -77,9 +78,9 @@ class Flights:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_key: dict[str, Flight] = {}
+        self._by_key: dict[Hashable, Flight] = {}
 
-    def join(self, key: str) -> tuple[Flight, bool]:
+    def join(self, key: Hashable) -> tuple[Flight, bool]:
         """The flight of ``key`` and whether the caller leads it (started it: it must compute and
         then call :meth:`land`), or only waits for it."""
         with self._lock:
@@ -91,7 +92,7 @@ class Flights:
 
     def land(
         self,
-        key: str,
+        key: Hashable,
         flight: Flight,
         value: Any = None,
         error: BaseException | None = None,

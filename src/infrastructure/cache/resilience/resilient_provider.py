@@ -26,13 +26,13 @@ import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.codec import StoredEntry
 from src.infrastructure.cache.compute.leases import Leases
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
-from src.infrastructure.cache.resilience.invalidations import PendingInvalidations
+from src.infrastructure.cache.resilience.invalidations import Path, PendingInvalidations
 from src.infrastructure.cache.sentinels import MISSING
 from src.infrastructure.cache.validation import check_keys, check_mapping
 from src.infrastructure.cache.wrappers.forwarding import ForwardingCacheProvider
@@ -77,10 +77,12 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         self.fallback = fallback if on_error == "fallback" else None
         self.on_error = on_error
         self.breaker = breaker
+        # Shared with every namespace view (a view is a shallow copy: see ``namespace``): one
+        # outage, one record of what to replay, one set of counters, for the whole cache.
         self._lock = threading.Lock()  # guards the invalidation record and closing the circuit
         self._pending = PendingInvalidations(max_pending_invalidations)
-        self._degraded_calls = 0
-        self._invalidations_replayed = 0
+        self._counts = _Counts()
+        self._cache_primary, self._cache_fallback = primary, self.fallback
 
     def __repr__(self) -> str:
         return f"ResilientCacheProvider({self.primary!r}, on_error={self.on_error!r})"
@@ -195,7 +197,7 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         """
         check_keys(keys)
         with self._lock:
-            self._degraded_calls += 1
+            self._counts.degraded_calls += 1
         if self.on_error == "raise":
             raise CacheUnavailableError(f"{self.name} cache unavailable (circuit open); on_error=raise")
         return self.fallback
@@ -214,10 +216,10 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         check_keys(keys)
         self.primary.check_write(values, ttl)
         with self._lock:
-            self._degraded_calls += 1
+            self._counts.degraded_calls += 1
             if self.breaker.closed:
                 return False
-            self._pending.mark(keys, clear)
+            self._pending.mark(keys, clear, self.path)
         if self.on_error == "raise":
             raise CacheUnavailableError(f"{self.name} cache unavailable (circuit open); on_error=raise")
         return True
@@ -234,7 +236,7 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         keys = list(keys)
         if keys or clear:
             with self._lock:
-                self._pending.mark(keys, clear)
+                self._pending.mark(keys, clear, self.path)
             opened = self.breaker.trip()
         else:
             opened = self.breaker.record_failure()
@@ -246,8 +248,8 @@ class ResilientCacheProvider(ForwardingCacheProvider):
             raise exc
 
     def _on_open(self, exc: BaseException) -> None:
-        if self.fallback is not None:
-            self.fallback.clear()  # nothing from an earlier outage may be served in this one
+        if self._cache_fallback is not None:
+            self._cache_fallback.clear()  # nothing from an earlier outage may be served in this one
         logger.warning(
             "%s cache unavailable (%s); on_error=%s: %s until it answers again (next probe in %.1fs)",
             self.name,
@@ -266,26 +268,8 @@ class ResilientCacheProvider(ForwardingCacheProvider):
             report = self.primary.health()
             if not report.get("healthy"):
                 raise CacheUnavailableError(f"health check failed: {report.get('detail')}")
-            while True:
-                with self._lock:
-                    keys, clear = self._pending.take()
-                    if not keys and not clear:
-                        self.breaker.end_probe(recovered=True)  # under the lock: no write slips in between
-                        if self.fallback is not None:
-                            # Under the lock too: a degraded write that was already on its way would
-                            # otherwise land after this clear and be served by a later failed read.
-                            self.fallback.clear()
-                        break
-                try:
-                    if clear:
-                        self.primary.clear()
-                    for start in range(0, len(keys), _BATCH):
-                        self.primary.delete_many(keys[start : start + _BATCH])
-                    replayed += len(keys) + clear
-                except BaseException:
-                    with self._lock:
-                        self._pending.mark(keys, clear)  # keep them for the next probe
-                    raise
+            while taken := self._take_or_close():
+                replayed += self._replay(taken)
         except CacheUnavailableError as exc:
             self.breaker.end_probe(recovered=False)
             logger.info("%s cache still unavailable: %s", self.name, exc)
@@ -293,11 +277,45 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         except BaseException:
             self.breaker.end_probe(recovered=False)
             raise
-        self._invalidations_replayed += replayed
+        with self._lock:
+            self._counts.invalidations_replayed += replayed
         logger.warning(
             "%s cache available again; replayed %d invalidations before serving", self.name, replayed
         )
         return True
+
+    def _take_or_close(self) -> list[tuple[Path, list[str], bool]]:
+        """What is left to replay; when nothing is, close the circuit (and empty the fallback)
+        under the lock that marking takes, so that no write slips in between."""
+        with self._lock:
+            taken = self._pending.take()
+            if not taken:
+                self.breaker.end_probe(recovered=True)
+                if self._cache_fallback is not None:
+                    # Under the lock too: a degraded write that was already on its way would
+                    # otherwise land after this clear and be served by a later failed read.
+                    self._cache_fallback.clear()
+            return taken
+
+    def _replay(self, taken: list[tuple[Path, list[str], bool]]) -> int:
+        """Delete on the primary what the outage wrote elsewhere; keep what fails for the next probe."""
+        replayed = 0
+        for at, (path, keys, clear) in enumerate(taken):
+            target = self._cache_primary
+            for name in path:
+                target = target.namespace(name)
+            try:
+                if clear:
+                    target.clear()
+                for start in range(0, len(keys), _BATCH):
+                    target.delete_many(keys[start : start + _BATCH])
+            except BaseException:
+                with self._lock:  # keep this one and the rest for the next probe
+                    for later_path, later_keys, later_clear in taken[at:]:
+                        self._pending.mark(later_keys, later_clear, later_path)
+                raise
+            replayed += len(keys) + clear
+        return replayed
 
     # ---------------------------------------------------------------- reads
 
@@ -378,6 +396,15 @@ class ResilientCacheProvider(ForwardingCacheProvider):
 
     # ---------------------------------------------------------------- state and lifetime
 
+    def namespace(self, name: str) -> ResilientCacheProvider:
+        """The namespace ``name`` of the primary (and of the fallback), behind this wrapper's
+        breaker and policy: one outage for the whole cache, whose invalidations carry their path."""
+        view = cast(ResilientCacheProvider, super().namespace(name))
+        view.primary = view.inner
+        if self.fallback is not None:
+            view.fallback = self.fallback.namespace(name)
+        return view
+
     def leases(self) -> Leases | None:
         """The primary's leases while it serves; None while the circuit is open (compute-once then
         holds within this process only, over the fallback)."""
@@ -390,9 +417,9 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         stats["resilience"] = {
             "on_error": self.on_error,
             "circuit": self.breaker.snapshot(),
-            "degraded_calls": self._degraded_calls,
+            "degraded_calls": self._counts.degraded_calls,
             "pending_invalidations": pending,
-            "invalidations_replayed": self._invalidations_replayed,
+            "invalidations_replayed": self._counts.invalidations_replayed,
         }
         if self.fallback is not None:
             stats["fallback"] = self.fallback.get_stats()
@@ -418,3 +445,13 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         finally:
             if self.fallback is not None:
                 await self.fallback.aclose()
+
+
+class _Counts:
+    """The wrapper's counters, one object shared by the cache and its namespace views."""
+
+    __slots__ = ("degraded_calls", "invalidations_replayed")
+
+    def __init__(self) -> None:
+        self.degraded_calls = 0
+        self.invalidations_replayed = 0

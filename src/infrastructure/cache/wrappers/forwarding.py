@@ -8,6 +8,7 @@ everything else reaches ``inner`` unchanged, sync and async alike. Modelled on d
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -31,6 +32,17 @@ class ForwardingCacheProvider(CacheProviderBase):
 
     def leases(self) -> Leases | None:
         return self.inner.leases()
+
+    def namespace(self, name: str) -> ForwardingCacheProvider:
+        """This wrapper around the inner provider's namespace ``name``: a shallow copy, so it shares
+        this wrapper's state (a breaker, counters, instruments), with its own compute-once entry
+        point over its own reads and writes. A wrapper whose state must know the path (or which
+        wraps more than ``inner``) extends this."""
+        view = copy.copy(self)
+        view.inner = self.inner.namespace(name)
+        view.path = view.inner.path
+        view._adopt_compute(self)
+        return view
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.inner!r})"

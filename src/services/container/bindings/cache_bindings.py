@@ -117,7 +117,10 @@ class NamedCaches:
 
     def __init__(self, config: CacheConfig) -> None:
         self._config = config
-        self._lock = threading.Lock()
+        # Reentrant: a container dropped while one of its caches is being built may be finalised by
+        # the garbage collector on this very thread, in the middle of the build, and close() then
+        # takes this lock again. (Seen: a resolver kept, its container not.)
+        self._lock = threading.RLock()
         self._built: dict[str, CacheProviderBase] = {}
         self._connections = ConnectionRegistry()
 

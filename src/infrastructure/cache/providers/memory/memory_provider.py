@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import threading
 import time
@@ -15,16 +16,19 @@ from src.infrastructure.cache import serialization
 from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.codec import PayloadCodec, StoredEntry, Timed
 from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
+from src.infrastructure.cache.providers.memory.namespace_index import SPACE_MARK, NamespaceIndex, space_of
 from src.infrastructure.cache.sentinels import MISSING
 from src.infrastructure.cache.stats import CacheStats
-from src.infrastructure.cache.validation import check_key, check_keys, check_mapping, resolve_ttl
+from src.infrastructure.cache.validation import (
+    check_key,
+    check_keys,
+    check_mapping,
+    check_namespace,
+    resolve_ttl,
+)
 from src.interfaces.llm.cache import CacheSerializationError
 
 logger = logging.getLogger(__name__)
-
-
-def _same_keys(keys: list[str]) -> list[str]:
-    return keys
 
 
 _dumps = serialization.dumps
@@ -76,6 +80,10 @@ class MemoryCacheProvider(CacheProviderBase):
     in a worker thread so a large cache never stalls the event loop.
 
     ``timer`` (monotonic seconds) is injectable so tests can move time instead of sleeping.
+
+    A namespace (:meth:`namespace`) is a view of the same store: its keys are stored under a space
+    of their own (``namespace_index``), and an index of each namespace's entries makes its
+    ``clear()`` cost only those entries.
     """
 
     name = "memory"
@@ -93,12 +101,21 @@ class MemoryCacheProvider(CacheProviderBase):
         self._serialize = self.config.serialize_values
         self._max_value_bytes = self.config.max_value_bytes
         self._timer = timer
-        self._codec: PayloadCodec[str] = PayloadCodec(
-            self._max_value_bytes, self._stats, names=_same_keys, clock=timer, provider=self.name
-        )
+        self._codec = PayloadCodec(self._max_value_bytes, self._stats, clock=timer, provider=self.name)
+        #: What this view's storage keys start with: "" for the cache, a space per namespace.
+        self._space = ""
+        self._index = NamespaceIndex()  # shared by every namespace view of this cache
 
     def __repr__(self) -> str:
-        return f"MemoryCacheProvider(max_size={self.config.max_size}, default_ttl={self._default_ttl})"
+        where = f", namespace={'/'.join(self.path)!r}" if self.path else ""
+        return f"MemoryCacheProvider(max_size={self.config.max_size}, default_ttl={self._default_ttl}{where})"
+
+    def namespace(self, name: str) -> MemoryCacheProvider:
+        path = (*self.path, check_namespace(name, len(self.path) + 1))
+        view = copy.copy(self)  # the same store, lock, counters and index
+        view.path, view._space = path, space_of(path)
+        view._adopt_compute(self)
+        return view
 
     # ---------------------------------------------------------------- encoding
 
@@ -141,7 +158,7 @@ class MemoryCacheProvider(CacheProviderBase):
         check_key(key)
         stats = self._stats
         with self._lock:
-            entry = self._cache.get(key)
+            entry = self._cache.get(self._space + key)
             if entry is None:
                 stats.misses += 1
                 return default
@@ -168,9 +185,12 @@ class MemoryCacheProvider(CacheProviderBase):
         else:
             stored = self._encode(value) if type(value) is Timed else value
         entry = (stored, self._default_ttl if ttl is None else resolve_ttl(ttl, self._default_ttl))
+        stored_key = self._space + key
         with self._lock:
-            self._cache[key] = entry
+            self._cache[stored_key] = entry
             self._stats.sets += 1
+            if self._space:
+                self._index.add(self.path, (stored_key,), self._cache)
 
     def delete(self, key: str) -> bool:
         return self.delete_many((check_key(key),)) == 1
@@ -178,12 +198,12 @@ class MemoryCacheProvider(CacheProviderBase):
     def exists(self, key: str) -> bool:
         check_key(key)
         with self._lock:
-            return key in self._cache
+            return self._space + key in self._cache
 
     def get_entry(self, key: str) -> StoredEntry | Any:
         check_key(key)
         with self._lock:
-            entry = self._cache.get(key)
+            entry = self._cache.get(self._space + key)
         found = MISSING if entry is None else self._entry(key, entry[0])
         if found is MISSING or found.fresh_until <= self._timer():
             self._stats.record_miss()  # a stale entry too: get would not return it
@@ -195,9 +215,9 @@ class MemoryCacheProvider(CacheProviderBase):
 
     def get_many(self, keys: Iterable[str]) -> dict[str, Any]:
         wanted = check_keys(keys)
-        cache = self._cache
+        cache, space = self._cache, self._space
         with self._lock:
-            entries = [(key, entry) for key in wanted if (entry := cache.get(key)) is not None]
+            entries = [(key, entry) for key in wanted if (entry := cache.get(space + key)) is not None]
             self._stats.hits += len(entries)
             self._stats.misses += len(wanted) - len(entries)
         found: dict[str, Any] = {}
@@ -209,18 +229,24 @@ class MemoryCacheProvider(CacheProviderBase):
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         check_mapping(mapping)
         seconds = resolve_ttl(ttl, self._default_ttl)
-        entries = [(check_key(key), (self._encode(value), seconds)) for key, value in mapping.items()]
+        space = self._space
+        entries = [(space + check_key(key), (self._encode(value), seconds)) for key, value in mapping.items()]
         with self._lock:
-            for key, entry in entries:
-                self._cache[key] = entry
+            for stored_key, entry in entries:
+                self._cache[stored_key] = entry
             self._stats.sets += len(entries)
+            if space:
+                self._index.add(self.path, (stored_key for stored_key, _ in entries), self._cache)
 
     def delete_many(self, keys: Iterable[str]) -> int:
-        doomed = check_keys(keys)
+        space = self._space
+        doomed = [space + key for key in check_keys(keys)]
         with self._lock:
             self._cache.expire()  # an expired entry is not "removed" by delete: sweep it (and count it) first
             removed = sum(self._cache.pop(key, None) is not None for key in doomed)
             self._stats.deletes += removed
+            if space:
+                self._index.discard(self.path, doomed)
         return removed
 
     def check_write(self, values: Iterable[Any], ttl: float | None = None) -> None:
@@ -231,16 +257,27 @@ class MemoryCacheProvider(CacheProviderBase):
     # ---------------------------------------------------------------- whole cache
 
     def clear(self) -> int:
+        """Remove this cache's entries, every namespace's included; or, on a namespace, its own
+        entries and its children's, in time proportional to them (its index, no scan)."""
         with self._lock:
             self._cache.expire()
+            if self._space:
+                return sum(self._cache.pop(key, None) is not None for key in self._index.pop_tree(self.path))
             removed = len(self._cache)
             self._cache.clear()
+            self._index.clear()
         return removed
 
     def get_size(self) -> int:
+        """The entries ``get`` can return here: the cache's own (or namespace's own), not a
+        namespace's (or child's). O(1) while no namespace was ever written; else O(n)."""
         with self._lock:
             self._cache.expire()
-            return len(self._cache)
+            if self._space:
+                return self._index.count_own(self.path, self._cache)
+            if not self._index:
+                return len(self._cache)
+            return sum(not key.startswith(SPACE_MARK) for key in self._cache)
 
     def cleanup_expired(self) -> int:
         """Purge expired entries now and return how many; expired entries are never served meanwhile."""
@@ -260,9 +297,13 @@ class MemoryCacheProvider(CacheProviderBase):
         return {"provider": self.name, "healthy": True, "detail": "in-process"}
 
     def close(self) -> None:
-        """Drop every entry. The provider stays usable (there is nothing else to release)."""
+        """Drop every entry (a namespace view: nothing, it holds nothing of its own). The provider
+        stays usable (there is nothing else to release)."""
+        if self._space:
+            return
         with self._lock:
             self._cache.clear()
+            self._index.clear()
 
     # ---------------------------------------------------------------- async twins
 

@@ -140,14 +140,14 @@ class ClusterTransport:
                 pipe.set(name, payload, px=px)
             pipe.execute()
 
-    def run_script(self, source: str, key: bytes, args: Sequence[Any]) -> Any:
+    def run_script(self, source: str, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         """The script on the node of ``key``'s slot (redis-py's cluster ``Script``, which routes its
         EVALSHA by the first key), within one call slot."""
         with self._call() as cluster:
             script = self._scripts.get(source)
             if script is None:
                 script = self._scripts[source] = cluster.register_script(source)
-            return script(keys=[key], args=args, client=cluster)
+            return script(keys=keys, args=args, client=cluster)
 
     def scan_pages(self, match: bytes, count: int) -> Iterator[list[bytes]]:
         """Pages of ``SCAN MATCH`` over every primary in turn (replicas hold only copies)."""
@@ -259,12 +259,12 @@ class AsyncClusterTransport:
                 pipe.set(name, payload, px=px)
             await pipe.execute()
 
-    async def run_script(self, source: str, key: bytes, args: Sequence[Any]) -> Any:
+    async def run_script(self, source: str, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         async with self._call() as cluster:
             script = self._scripts.get(source)
             if script is None:
                 script = self._scripts[source] = cluster.register_script(source)
-            return await script(keys=[key], args=args, client=cluster)
+            return await script(keys=keys, args=args, client=cluster)
 
     async def scan_pages(self, match: bytes, count: int) -> AsyncIterator[list[bytes]]:
         """Async twin of :meth:`ClusterTransport.scan_pages`."""

@@ -1,15 +1,16 @@
 """Compute-once leases kept in the data key itself (see ``compute.leases`` for the protocol).
 
 While a value is computed, its key holds ``LEASE_MARK + token`` with the lease's ``PX``: a payload
-every reader takes for a miss. Each operation is one single-key script, atomic on the server and
-routable on a cluster like any command on that key:
+every reader takes for a miss. Each operation is one script on that key (and, in a namespace, the
+namespace's indexes, in the same cluster slot: see ``namespace_scripts``), atomic on the server:
 
 * acquire: the value if one is stored; else the lease, with ``SET ... PX`` - unless a lease is there;
 * store: the value in place of the lease, only if the lease still carries our token;
 * renew / release: ``PEXPIRE`` / ``DEL``, only if the lease still carries our token.
 
 A ``set``, ``delete`` or ``clear`` during a computation replaces or removes the mark, so the
-computed value is not written over it. The scripts run through the provider's transports
+computed value is not written over it; in a namespace the lease is indexed like an entry, so a
+``clear()`` of the namespace removes it too. The scripts run through the provider's transports
 (``run_script``), which load each on first use and route it to its key's node.
 """
 
@@ -20,39 +21,67 @@ from typing import Any
 
 from src.infrastructure.cache.compute.leases import MISSING, Leases
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS
+from src.infrastructure.cache.providers.redis.namespace_scripts import INDEX_LUA
 from src.infrastructure.cache.providers.redis.transport import AsyncTransport, Reply, SyncTransport
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.interfaces.llm.cache import CacheError
 
-_ACQUIRE = """
+# KEYS[1]: the entry; KEYS[2..]: the indexes of its namespace and the enclosing ones (none for
+# the cache itself), kept as ``set`` keeps them.
+_ACQUIRE = (
+    INDEX_LUA
+    + """
 local value = redis.call('GET', KEYS[1])
 if value then
   if string.sub(value, 1, 1) == ARGV[3] then return {0} end
   return {2, value}
 end
-redis.call('SET', KEYS[1], ARGV[3] .. ARGV[1], 'PX', ARGV[2])
+local px = tonumber(ARGV[2])
+redis.call('SET', KEYS[1], ARGV[3] .. ARGV[1], 'PX', px)
+if #KEYS > 1 then
+  local now = now_ms()
+  index(2, #KEYS, {KEYS[1]}, now + px, now, px)
+end
 return {1}
 """
+)
 
-_STORE = """
+_STORE = (
+    INDEX_LUA
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if ARGV[3] == '0' then
+local px = tonumber(ARGV[3])
+if px == 0 then
   redis.call('SET', KEYS[1], ARGV[2])
 else
-  redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', px)
+end
+if #KEYS > 1 then
+  local now = now_ms()
+  index(2, #KEYS, {KEYS[1]}, score_of(now, px), now, px)
 end
 return 1
 """
+)
 
-_RENEW = """
+_RENEW = (
+    INDEX_LUA
+    + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local px = tonumber(ARGV[2])
+redis.call('PEXPIRE', KEYS[1], px)
+if #KEYS > 1 then
+  local now = now_ms()
+  index(2, #KEYS, {KEYS[1]}, now + px, now, px)
+end
 return 1
 """
+)
 
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
+  for i = 2, #KEYS do redis.call('ZREM', KEYS[i], KEYS[1]) end
   return 1
 end
 return 0
@@ -66,9 +95,10 @@ def _ms(seconds: float) -> int:
 class RedisLeases(Leases):
     """The leases of one Redis provider, over its transports, key names and payload codec.
 
-    ``name`` maps a key to its Redis key; ``decode`` turns a payload into a value or ``MISSING``
-    (a lease mark or an undecodable payload: a miss); ``encode`` and ``px`` are the provider's own,
-    so a stored value is exactly what ``set`` would have written.
+    ``name`` maps a key to its Redis key and ``indexes`` are the index keys of its namespace (none
+    for the cache itself); ``decode`` turns a payload into a value or ``MISSING`` (a lease mark or
+    an undecodable payload: a miss); ``encode`` and ``px`` are the provider's own, so a stored value
+    is exactly what ``set`` would have written.
     """
 
     def __init__(
@@ -77,6 +107,7 @@ class RedisLeases(Leases):
         transport: SyncTransport,
         async_transport: Callable[[], Awaitable[AsyncTransport]],
         name: Callable[[str], bytes],
+        indexes: list[bytes],
         encode: Callable[[Any], bytes],
         decode: Callable[[str, bytes | str], Any],
         px: Callable[[float | None], int | None],
@@ -85,6 +116,7 @@ class RedisLeases(Leases):
         self._transport = transport
         self._async_transport = async_transport  # the running loop's
         self._name = name
+        self._indexes = indexes
         self._encode = encode
         self._decode = decode
         self._px = px
@@ -115,7 +147,7 @@ class RedisLeases(Leases):
     def _run(self, source: str, key: str, args: list[Any]) -> Any:
         """Run ``source`` on ``key`` through the sync transport."""
         try:
-            return self._transport.run_script(source, self._name(key), args)
+            return self._transport.run_script(source, [self._name(key), *self._indexes], args)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
 
@@ -146,7 +178,7 @@ class RedisLeases(Leases):
         """Run ``source`` on ``key`` through the running loop's transport."""
         transport = await self._async_transport()
         try:
-            return await transport.run_script(source, self._name(key), args)
+            return await transport.run_script(source, [self._name(key), *self._indexes], args)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
 

@@ -26,7 +26,7 @@ from src.infrastructure.cache.providers.redis.keyspace import KeySpace, namespac
 from src.infrastructure.cache.providers.redis.leases import RedisLeases
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.infrastructure.cache.stats import CacheStats
-from src.infrastructure.cache.validation import check_key, check_keys, resolve_ttl
+from src.infrastructure.cache.validation import check_key, check_keys, check_namespace, resolve_ttl
 from src.interfaces.llm.cache import CacheError
 
 logger = logging.getLogger(__name__)
@@ -95,14 +95,13 @@ class RedisCacheProvider(CacheProviderBase):
         self._transport = connections.connections.sync
         self._loops = connections.connections.loops
         # Wall-clock time for timed entries: every process sharing the namespace reads the same.
-        self._codec = PayloadCodec(
-            config.max_value_bytes, self._stats, names=self._keys.names, clock=time.time, provider=self.name
-        )
+        self._codec = PayloadCodec(config.max_value_bytes, self._stats, clock=time.time, provider=self.name)
         self._db = database(config)
         self._leases = RedisLeases(
             transport=self._transport,
             async_transport=self._loops.current,
             name=self._keys.name,
+            indexes=self._keys.indexes,
             encode=self._codec.encode,
             decode=partial(self._codec.value_of, missing=MISSING),
             px=self._px,
@@ -121,6 +120,13 @@ class RedisCacheProvider(CacheProviderBase):
         if type(ttl) is int and 0 < ttl < _LONGEST_INT_TTL:  # whole seconds, the common case: exact
             return ttl * 1000
         return _milliseconds(resolve_ttl(ttl, self._default_ttl))
+
+    def namespace(self, name: str) -> RedisCacheProvider:
+        """A view of this cache (or namespace) scoped to ``name``: see ``redis_namespace``."""
+        # Imported here: the view subclasses this class, so its module imports this one.
+        from src.infrastructure.cache.providers.redis.redis_namespace import RedisNamespace  # noqa: PLC0415
+
+        return RedisNamespace(self, self._keys.child(check_namespace(name, len(self.path) + 1)))
 
     def leases(self) -> RedisLeases:
         """Compute-once's leases, kept in the data keys (see ``leases``)."""
@@ -183,7 +189,7 @@ class RedisCacheProvider(CacheProviderBase):
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         px = self._px(ttl)
-        names, payloads = self._codec.batch(mapping)
+        names, payloads = self._codec.batch(mapping, self._keys.names)
         if not names:
             return
         try:
@@ -341,7 +347,7 @@ class RedisCacheProvider(CacheProviderBase):
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         px = self._px(ttl)
-        names, payloads = self._codec.batch(mapping)
+        names, payloads = self._codec.batch(mapping, self._keys.names)
         if not names:
             return
         transport = await self._loops.current()

@@ -49,11 +49,11 @@ class RedisTransport:
         self.unlink = cast(Callable[..., int], client.unlink)
         self.write_batch = BatchWriter(client).write
 
-    def run_script(self, source: str, key: bytes, args: Sequence[Any]) -> Any:
+    def run_script(self, source: str, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         script = self._scripts.get(source)
         if script is None:  # two threads may both register: the same source, the same SHA
             script = self._scripts[source] = self.client.register_script(source)
-        return script(keys=[key], args=args)
+        return script(keys=keys, args=args)
 
     def scan_pages(self, match: bytes, count: int) -> Iterator[list[bytes]]:
         cursor = 0
@@ -114,11 +114,11 @@ class AsyncRedisTransport:
         self.unlink = cast(Callable[..., Awaitable[int]], client.unlink)
         self.write_batch = AsyncBatchWriter(client).write
 
-    async def run_script(self, source: str, key: bytes, args: Sequence[Any]) -> Any:
+    async def run_script(self, source: str, keys: Sequence[bytes], args: Sequence[Any]) -> Any:
         script = self._scripts.get(source)
         if script is None:
             script = self._scripts[source] = self.client.register_script(source)
-        return await script(keys=[key], args=args)
+        return await script(keys=keys, args=args)
 
     async def scan_pages(self, match: bytes, count: int) -> AsyncIterator[list[bytes]]:
         cursor = 0

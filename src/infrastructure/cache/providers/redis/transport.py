@@ -61,9 +61,10 @@ class SyncTransport(Protocol):
         each in one ``SET ... PX``. How (a script or a pipeline) is the transport's decision."""
         ...
 
-    def run_script(self, source: str, key: bytes, args: Sequence[Any], /) -> Any:
-        """Run the Lua script ``source`` on the single key ``key`` (its only ``KEYS[1]``) with
-        ``ARGV`` = ``args``; loaded on first use, and again after the server lost it."""
+    def run_script(self, source: str, keys: Sequence[bytes], args: Sequence[Any], /) -> Any:
+        """Run the Lua script ``source`` with ``KEYS`` = ``keys`` (all in one cluster slot: it runs
+        on ``keys[0]``'s node) and ``ARGV`` = ``args``; loaded on first use, and again after the
+        server lost it."""
         ...
 
     def scan_pages(self, match: bytes, count: int) -> Iterator[list[bytes]]:
@@ -119,7 +120,7 @@ class AsyncTransport(Protocol):
         """Async twin of :meth:`SyncTransport.write_batch`."""
         ...
 
-    def run_script(self, source: str, key: bytes, args: Sequence[Any], /) -> Awaitable[Any]:
+    def run_script(self, source: str, keys: Sequence[bytes], args: Sequence[Any], /) -> Awaitable[Any]:
         """Async twin of :meth:`SyncTransport.run_script`."""
         ...
 
