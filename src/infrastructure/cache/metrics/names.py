@@ -158,8 +158,9 @@ OBSERVED = (
         "counter",
         "{request}",
         (RESULT, ERROR_TYPE),
-        "Keys looked up, by result: hit, miss (get, get_many per key, exists excluded); stale: a stale "
-        "value served by get_or_set; error: a failed backend call, by error.type.",
+        "Keys looked up in the cache's own provider, by result: hit, miss (get, get_or_set, get_many per "
+        "key; exists is no lookup); stale: a stale value served by get_or_set; error: a failed backend "
+        "call, by error.type. Lookups the fallback answered are agent_cache.fallback.requests.",
         _EVERY,
         _requests,
     ),
@@ -369,3 +370,31 @@ def prometheus_name(spec: MetricSpec) -> str:
     if spec.unit == "s":
         name += "_seconds"
     return f"{name}_total" if spec.instrument == "counter" else name
+
+
+_INSTRUMENTS = {
+    "histogram": "histogram",
+    "counter": "observable counter",
+    "updowncounter": "observable up-down counter",
+    "gauge": "observable gauge",
+}
+
+
+def markdown_table() -> str:
+    """The table of ``docs/metrics.md`` (a test holds the page to it): print it with
+    ``python -m src.infrastructure.cache.metrics.names``."""
+    lines = [
+        "| metric | Prometheus | instrument | unit | attributes | exported for | what it counts |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for spec in ALL:
+        attributes = ", ".join(f"`{name}`" for name in (CACHE_NAME, *spec.attributes))
+        lines.append(
+            f"| `{spec.name}` | `{prometheus_name(spec)}` | {_INSTRUMENTS[spec.instrument]} | `{spec.unit}` "
+            f"| {attributes} | {spec.when} | {spec.description} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())
