@@ -221,3 +221,41 @@ def test_one_collection_reads_get_stats_once_per_cache() -> None:
     collect(reader)
 
     assert Counting.reads == 1
+
+
+def test_a_component_observed_for_its_own_section_exports_only_that() -> None:
+    class LLMCache:  # the shape docs/metrics.md reserves for the LLM cache (issue 13)
+        def get_stats(self) -> dict[str, Any]:
+            figures = {"hits": 3, "misses": 1, "prompt_tokens_saved": 120, "completion_tokens_saved": 40}
+            return {"llm": {"models": {"gpt-x": {**figures, "seconds_saved": 2.5, "cost_saved": 0.01}}}}
+
+    metrics, reader = private_metrics()
+    llm = LLMCache()
+    metrics.observe("llm_responses", llm)
+
+    collected = collect(reader)
+
+    model = of("llm_responses", **{"gen_ai.request.model": "gpt-x"})
+    assert value(collected, "agent_cache.llm.tokens_saved", {**model, "gen_ai.token.type": "input"}) == 120
+    assert value(collected, "agent_cache.llm.tokens_saved", {**model, "gen_ai.token.type": "output"}) == 40
+    assert value(collected, "agent_cache.llm.requests", {**model, "cache.result": "hit"}) == 3
+    assert value(collected, "agent_cache.llm.time_saved", model) == 2.5
+    assert value(collected, "agent_cache.llm.cost_saved", model) == 0.01
+    assert "agent_cache.requests" not in collected
+
+
+def test_a_near_cache_section_is_exported_as_the_near_metrics() -> None:
+    class WithNear(MemoryCacheProvider):  # the shape docs/metrics.md reserves for the near cache (issue 14)
+        def get_stats(self) -> dict[str, Any]:
+            near = {"hits": 7, "misses": 2, "invalidations": 4, "flushes": 1, "size": 5}
+            return {**super().get_stats(), "near": near}
+
+    metrics, reader = private_metrics()
+    metrics.instrument(WithNear(), "hot")
+
+    collected = collect(reader)
+
+    assert by_attribute(collected, "agent_cache.near.requests", "cache.result") == {"hit": 7, "miss": 2}
+    assert value(collected, "agent_cache.near.invalidations", of("hot")) == 4
+    assert value(collected, "agent_cache.near.flushes", of("hot")) == 1
+    assert value(collected, "agent_cache.near.entries", of("hot")) == 5

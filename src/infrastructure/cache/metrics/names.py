@@ -65,6 +65,8 @@ def _section(stats: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
 
 
 def _requests(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
+    if "hits" not in stats:  # a component observed for its own sections only (the LLM cache)
+        return
     yield stats["hits"], {RESULT: "hit"}
     yield stats["misses"], {RESULT: "miss"}
     compute = _section(stats, "compute")
