@@ -130,7 +130,8 @@ def test_errors_are_requests_with_result_error_by_kind() -> None:
 
 def test_units_and_instruments_are_those_of_the_table() -> None:
     metrics, reader = private_metrics()
-    metrics.instrument(memory(), "m").set("k", 1)
+    cache = metrics.instrument(memory(), "m")  # held: the metrics hold caches weakly
+    cache.set("k", 1)
 
     data = reader.get_metrics_data()
     assert data is not None
@@ -194,7 +195,8 @@ def test_a_failing_get_stats_leaves_the_other_caches_observed() -> None:
     metrics, reader = private_metrics()
     broken = Broken()
     metrics.observe("broken", broken)
-    metrics.instrument(memory(), "fine").set("k", 1)
+    fine = metrics.instrument(memory(), "fine")  # held: the metrics hold caches weakly
+    fine.set("k", 1)
 
     collected = collect(reader)
 
@@ -251,7 +253,7 @@ def test_a_near_cache_section_is_exported_as_the_near_metrics() -> None:
             return {**super().get_stats(), "near": near}
 
     metrics, reader = private_metrics()
-    metrics.instrument(WithNear(), "hot")
+    cache = metrics.instrument(WithNear(), "hot")  # held: the metrics hold caches weakly
 
     collected = collect(reader)
 
@@ -259,3 +261,4 @@ def test_a_near_cache_section_is_exported_as_the_near_metrics() -> None:
     assert value(collected, "agent_cache.near.invalidations", of("hot")) == 4
     assert value(collected, "agent_cache.near.flushes", of("hot")) == 1
     assert value(collected, "agent_cache.near.entries", of("hot")) == 5
+    cache.close()
