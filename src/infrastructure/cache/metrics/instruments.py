@@ -36,7 +36,7 @@ class CacheMetrics:
     def meter_provider(self) -> MeterProvider:
         """The provider the instruments report to: the explicit one, or the global one as it is now
         (the API's proxy until an SDK is set)."""
-        return self._meter_provider or metrics.get_meter_provider()
+        return self._meter_provider if self._meter_provider is not None else metrics.get_meter_provider()
 
     def records(self) -> bool:
         """Whether an SDK records now, through :meth:`meter_provider`."""

@@ -4,34 +4,32 @@ One table, read by the code that creates the instruments and checked against ``d
 test, so the documented names cannot drift from the exported ones. There are no OpenTelemetry
 semantic conventions for caches yet; the names follow their style: a namespace of our own
 (``agent_cache.``), dot-separated, plural nouns for counts, UCUM units, attributes under ``cache.``
-(plus the conventions' ``error.type``).
+(plus the conventions' ``error.type``; see :mod:`.attributes`).
 
 Only :data:`DURATION` is measured on the call path. Every other metric is *observed*: read from the
-cache's ``get_stats()`` when a reader collects, so it costs nothing per cache call. Its reader takes
-that dict and yields ``(value, attributes)`` pairs; a section the cache does not have (no failure
-policy, no near cache yet) yields nothing. A new feature exports its counters by adding rows here
-that read its section of ``get_stats()``.
+cache's ``get_stats()`` when a reader collects, so it costs nothing per cache call (its reader is
+in :mod:`.readers`). A new feature exports its counters by adding rows here that read its section
+of ``get_stats()``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
-Attributes = dict[str, str]
-Reader = Callable[[Mapping[str, Any]], Iterator[tuple[float, Attributes]]]
+from src.infrastructure.cache.metrics import readers
+from src.infrastructure.cache.metrics.attributes import (
+    CACHE_NAME,
+    ERROR_TYPE,
+    MODEL,
+    ON_ERROR,
+    OPERATION,
+    RESULT,
+    USAGE_KIND,
+)
+from src.infrastructure.cache.metrics.readers import Reader
+
 Instrument = Literal["histogram", "counter", "updowncounter", "gauge"]
-
-# ---------------------------------------------------------------- attribute names
-
-CACHE_NAME = "cache.name"
-OPERATION = "cache.operation"
-RESULT = "cache.result"
-ON_ERROR = "cache.on_error"
-ERROR_TYPE = "error.type"
-MODEL = "gen_ai.request.model"
-USAGE_KIND = "gen_ai.token.type"
 
 #: Bucket boundaries (seconds) advised for the duration histogram: 10 µs (an in-process hit) to
 #: 10 s (``get_or_set`` waiting for a model's answer). The SDK's default boundaries are for
@@ -54,87 +52,6 @@ class MetricSpec:
     description: str
     when: str
     read: Reader | None = None
-
-
-# ---------------------------------------------------------------- readers of get_stats()
-
-
-def _section(stats: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
-    section = stats.get(name)
-    return section if isinstance(section, Mapping) else None
-
-
-def _requests(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-    if "hits" not in stats:  # a component observed for its own sections only (the LLM cache)
-        return
-    yield stats["hits"], {RESULT: "hit"}
-    yield stats["misses"], {RESULT: "miss"}
-    compute = _section(stats, "compute")
-    if compute is not None:
-        yield compute["stale_served"], {RESULT: "stale"}
-    for kind, count in stats.get("errors_by_kind", {}).items():
-        yield count, {RESULT: "error", ERROR_TYPE: str(kind)}
-
-
-def _counter(key: str) -> Reader:
-    def read(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-        if key in stats:
-            yield stats[key], {}
-
-    return read
-
-
-def _in(section: str, key: str, attributes: Attributes | None = None) -> Reader:
-    def read(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-        found = _section(stats, section)
-        if found is not None and key in found:
-            yield found[key], dict(attributes or {})
-
-    return read
-
-
-def _each(*readers: Reader) -> Reader:
-    def read(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-        for reader in readers:
-            yield from reader(stats)
-
-    return read
-
-
-def _lookups_in(section: str) -> Reader:
-    def read(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-        found = _section(stats, section)
-        if found is not None:
-            yield found["hits"], {RESULT: "hit"}
-            yield found["misses"], {RESULT: "miss"}
-
-    return read
-
-
-def _fallback_active(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-    policy = _section(stats, "resilience")
-    if policy is not None:
-        yield int(policy["circuit"]["state"] != "closed"), {ON_ERROR: str(policy["on_error"])}
-
-
-def _circuit_openings(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-    policy = _section(stats, "resilience")
-    if policy is not None:
-        yield policy["circuit"]["times_opened"], {}
-
-
-def _per_model(*keys: tuple[str, Attributes]) -> Reader:
-    """A counter of the LLM cache's ``get_stats()['llm']['models'][model]``, by model."""
-
-    def read(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-        llm = _section(stats, "llm")
-        models = None if llm is None else _section(llm, "models")
-        for model, figures in (models or {}).items():
-            for key, attributes in keys:
-                if key in figures:
-                    yield figures[key], {MODEL: str(model), **attributes}
-
-    return read
 
 
 # ---------------------------------------------------------------- the table
@@ -164,11 +81,19 @@ OBSERVED = (
         "key; exists is no lookup); stale: a stale value served by get_or_set; error: a failed backend "
         "call, by error.type. Lookups the fallback answered are agent_cache.fallback.requests.",
         _EVERY,
-        _requests,
+        readers.requests,
     ),
-    MetricSpec("agent_cache.sets", "counter", "{entry}", (), "Entries written.", _EVERY, _counter("sets")),
     MetricSpec(
-        "agent_cache.deletes", "counter", "{entry}", (), "Entries deleted.", _EVERY, _counter("deletes")
+        "agent_cache.sets", "counter", "{entry}", (), "Entries written.", _EVERY, readers.counter("sets")
+    ),
+    MetricSpec(
+        "agent_cache.deletes",
+        "counter",
+        "{entry}",
+        (),
+        "Entries deleted.",
+        _EVERY,
+        readers.counter("deletes"),
     ),
     MetricSpec(
         "agent_cache.evictions",
@@ -177,7 +102,7 @@ OBSERVED = (
         (),
         "Live entries dropped to make room (LRU).",
         _EVERY,
-        _counter("evictions"),
+        readers.counter("evictions"),
     ),
     MetricSpec(
         "agent_cache.expirations",
@@ -186,7 +111,7 @@ OBSERVED = (
         (),
         "Expired entries removed.",
         _EVERY,
-        _counter("expirations"),
+        readers.counter("expirations"),
     ),
     MetricSpec(
         "agent_cache.entries",
@@ -195,7 +120,7 @@ OBSERVED = (
         (),
         "Entries held now.",
         "in-process caches (memory); a server's size is not read at collection",
-        _counter("size"),
+        readers.counter("size"),
     ),
     MetricSpec(
         "agent_cache.compute.computations",
@@ -204,8 +129,9 @@ OBSERVED = (
         (RESULT,),
         "Computations get_or_set ran, by result: ok, or error (the computation raised).",
         _EVERY,
-        _each(
-            _in("compute", "computes", {RESULT: "ok"}), _in("compute", "compute_errors", {RESULT: "error"})
+        readers.each(
+            readers.in_section("compute", "computes", {RESULT: "ok"}),
+            readers.in_section("compute", "compute_errors", {RESULT: "error"}),
         ),
     ),
     MetricSpec(
@@ -215,7 +141,7 @@ OBSERVED = (
         (),
         "get_or_set callers that waited for another caller's computation (this process or another).",
         _EVERY,
-        _in("compute", "lock_waits"),
+        readers.in_section("compute", "lock_waits"),
     ),
     MetricSpec(
         "agent_cache.compute.lock_timeouts",
@@ -224,7 +150,7 @@ OBSERVED = (
         (),
         "Of those waits, the ones that reached wait_timeout (the caller then computed itself).",
         _EVERY,
-        _in("compute", "lock_timeouts"),
+        readers.in_section("compute", "lock_timeouts"),
     ),
     MetricSpec(
         "agent_cache.compute.early_refreshes",
@@ -233,7 +159,7 @@ OBSERVED = (
         (),
         "Refreshes get_or_set started before expiry (XFetch).",
         _EVERY,
-        _in("compute", "early_refreshes"),
+        readers.in_section("compute", "early_refreshes"),
     ),
     MetricSpec(
         "agent_cache.fallback.active",
@@ -243,7 +169,7 @@ OBSERVED = (
         "1 while the circuit is open and the failure policy answers instead of the backend (on_error "
         "fallback: the in-process fallback serves; ignore: reads miss; raise: calls raise), else 0.",
         _POLICY,
-        _fallback_active,
+        readers.fallback_active,
     ),
     MetricSpec(
         "agent_cache.fallback.calls",
@@ -252,7 +178,7 @@ OBSERVED = (
         (),
         "Calls answered by the failure policy while the circuit was open.",
         _POLICY,
-        _in("resilience", "degraded_calls"),
+        readers.in_section("resilience", "degraded_calls"),
     ),
     MetricSpec(
         "agent_cache.fallback.requests",
@@ -261,7 +187,7 @@ OBSERVED = (
         (RESULT,),
         "Keys looked up in the in-process fallback during outages, by result: hit, miss.",
         "caches with on_error: fallback",
-        _lookups_in("fallback"),
+        readers.lookups_in("fallback"),
     ),
     MetricSpec(
         "agent_cache.circuit.openings",
@@ -270,7 +196,7 @@ OBSERVED = (
         (),
         "Times the circuit opened (the backend became unavailable).",
         _POLICY,
-        _circuit_openings,
+        readers.circuit_openings,
     ),
     MetricSpec(
         "agent_cache.invalidations.replayed",
@@ -280,7 +206,7 @@ OBSERVED = (
         "Writes made during an outage replayed on the backend as deletes before it served again "
         "(a clear of the namespace counts one).",
         _POLICY,
-        _in("resilience", "invalidations_replayed"),
+        readers.in_section("resilience", "invalidations_replayed"),
     ),
     MetricSpec(
         "agent_cache.near.requests",
@@ -289,7 +215,7 @@ OBSERVED = (
         (RESULT,),
         "Keys looked up in the near cache, by result: hit, miss (a miss goes on to the backend).",
         _NEAR,
-        _lookups_in("near"),
+        readers.lookups_in("near"),
     ),
     MetricSpec(
         "agent_cache.near.invalidations",
@@ -298,7 +224,7 @@ OBSERVED = (
         (),
         "Invalidations the server sent the near cache.",
         _NEAR,
-        _in("near", "invalidations"),
+        readers.in_section("near", "invalidations"),
     ),
     MetricSpec(
         "agent_cache.near.flushes",
@@ -307,7 +233,7 @@ OBSERVED = (
         (),
         "Times the near cache was emptied (tracking lost, circuit opened or closed).",
         _NEAR,
-        _in("near", "flushes"),
+        readers.in_section("near", "flushes"),
     ),
     MetricSpec(
         "agent_cache.near.entries",
@@ -316,7 +242,7 @@ OBSERVED = (
         (),
         "Entries held now.",
         _NEAR,
-        _in("near", "size"),
+        readers.in_section("near", "size"),
     ),
     MetricSpec(
         "agent_cache.llm.requests",
@@ -325,7 +251,7 @@ OBSERVED = (
         (MODEL, RESULT),
         "LLM responses looked up, by model and result: hit, miss.",
         _LLM,
-        _per_model(("hits", {RESULT: "hit"}), ("misses", {RESULT: "miss"})),
+        readers.per_model(("hits", {RESULT: "hit"}), ("misses", {RESULT: "miss"})),
     ),
     MetricSpec(
         "agent_cache.llm.tokens_saved",
@@ -335,7 +261,7 @@ OBSERVED = (
         "Tokens not sent to or generated by the model thanks to hits, by model and token type: input "
         "(prompt), output (completion).",
         _LLM,
-        _per_model(
+        readers.per_model(
             ("prompt_tokens_saved", {USAGE_KIND: "input"}),
             ("completion_tokens_saved", {USAGE_KIND: "output"}),
         ),
@@ -347,7 +273,7 @@ OBSERVED = (
         (MODEL,),
         "Model time saved by hits (the recorded duration of the original call), by model.",
         _LLM,
-        _per_model(("seconds_saved", {})),
+        readers.per_model(("seconds_saved", {})),
     ),
     MetricSpec(
         "agent_cache.llm.cost_saved",
@@ -356,7 +282,7 @@ OBSERVED = (
         (MODEL,),
         "Money saved by hits, from the price table in the configuration, by model.",
         _LLM,
-        _per_model(("cost_saved", {})),
+        readers.per_model(("cost_saved", {})),
     ),
 )
 

@@ -22,7 +22,8 @@ from typing import Any, Protocol
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
 
-from src.infrastructure.cache.metrics.names import CACHE_NAME, OBSERVED, MetricSpec
+from src.infrastructure.cache.metrics.attributes import CACHE_NAME
+from src.infrastructure.cache.metrics.names import OBSERVED, MetricSpec
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 from opentelemetry.metrics import Histogram
 
 from src.infrastructure.cache.base import CacheProviderBase
-from src.infrastructure.cache.metrics.names import CACHE_NAME, ERROR_TYPE, OPERATION
+from src.infrastructure.cache.metrics.attributes import CACHE_NAME, ERROR_TYPE, OPERATION
 from src.infrastructure.cache.wrappers.forwarding import ForwardingCacheProvider
 
 P = ParamSpec("P")
