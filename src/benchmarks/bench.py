@@ -14,13 +14,15 @@ from typing import Any, Literal
 from src.benchmarks import pinning
 from src.benchmarks.footprint import measure_footprint
 from src.benchmarks.machine import machine_info
-from src.benchmarks.memory_contenders import memory_contenders, opt_out_config
+from src.benchmarks.memory_contenders import MEMORY_SCALE, memory_contenders, opt_out_config
+from src.benchmarks.metrics_contenders import MEMORY_CASE, REDIS_CASE, metrics_contenders
 from src.benchmarks.ratios import compute_ratios, ratio_specs
 from src.benchmarks.redis_session import RedisSession, ServerUnreachableError
 from src.benchmarks.report import BenchmarkResult, Row
 from src.benchmarks.runner import Contender, Progress, run_rounds
 from src.benchmarks.server import ServerStartError
 from src.benchmarks.workload import KEY_COUNT, Workload, make_workload
+from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.config.cache_config import CacheConfig, MemoryCacheConfig
 from src.infrastructure.cache.config.loader import load_cache_config
 from src.infrastructure.cache.config.sections import mask_url
@@ -144,7 +146,10 @@ class _Run:
         self.settings["pin"] = self.plan.describe(server_pinned=session.server is not None)
         self.settings["redis_server"] = session.version
         self.settings["redis_at"] = "started by the benchmark" if session.server else mask_url(session.url)
-        return session.contenders(self.workload, runner, self.task_counts, self.say)
+        contenders = session.contenders(self.workload, runner, self.task_counts, self.say)
+        ours = session.ours
+        assert isinstance(ours, CacheProviderBase)  # every cache the container builds is one
+        return contenders + metrics_contenders(REDIS_CASE, ours, self.workload, self.notes)
 
     def memory_contenders(self, stack: ExitStack) -> list[Contender]:
         """The memory provider with copies (the default) and with ``serialize_values: false``."""
@@ -156,6 +161,9 @@ class _Run:
             provider = MemoryCacheProvider(variant)
             stack.callback(provider.close)
             contenders += memory_contenders(self.workload, provider, variant, copies=copies)
+        observed = MemoryCacheProvider(config)
+        stack.callback(observed.close)
+        contenders += metrics_contenders(MEMORY_CASE, observed, self.workload, self.notes, scale=MEMORY_SCALE)
         return contenders
 
 

@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from src.benchmarks.metrics_contenders import MEMORY_CASE, METRICS_ROLES, REDIS_CASE
 from src.benchmarks.runner import Samples
 from src.benchmarks.workload import BATCH_SIZE
 
@@ -26,6 +27,7 @@ ROLES = {
     "singles": f"the same keys, one call each ({BATCH_SIZE} x get / set)",
     "raw-ttl": "cachetools TTLCache + lock (one TTL for the whole cache: the issue's reference)",
     "raw-tlru": "cachetools TLRUCache + lock (per-entry TTL: the same work as the provider)",
+    **METRICS_ROLES,
 }
 
 
@@ -101,6 +103,12 @@ def ratio_specs(task_counts: tuple[int, ...]) -> list[RatioSpec]:
                 RatioSpec(case, "ours", "raw-ttl", "time", ("<=", 1.5)),
                 RatioSpec(case, "ours", "raw-tlru", "time", ("<=", 1.5)),
             ]
+    for case in (REDIS_CASE, MEMORY_CASE):  # issue 15: the metrics' cost on a sync get
+        specs += [
+            RatioSpec(case, "no-sdk", "plain", "time", ("<=", 1.03)),
+            RatioSpec(case, "api-wrap", "plain", "time"),
+            RatioSpec(case, "sdk", "plain", "time"),
+        ]
     return specs
 
 

@@ -95,7 +95,7 @@ class RedisSession:
         bench_config = replace(self._configured, providers={**self._configured.providers, "redis": config})
         container = ApplicationContainer(config=di.Object(bench_config))
         self._stack.callback(container.shutdown_resources)
-        ours: ICacheProvider = container.resolver().get_named(ICacheProvider, "redis")
+        ours = self.ours = container.resolver().get_named(ICacheProvider, "redis")
         bare = RedisCacheProvider(config)
         self._stack.callback(self._cleanup, runner, bare, ours)
         providers: Providers = [

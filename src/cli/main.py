@@ -8,6 +8,7 @@ failures (configuration, unknown provider, backend errors) end as one line on st
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,7 @@ import click
 from src.benchmarks import BenchmarkError, BenchmarkOptions, run_benchmark, text_report
 from src.benchmarks.bench import Target
 from src.benchmarks.pinning import PIN_MODES, PinMode
-from src.cli import output
+from src.cli import output, stats_view
 from src.cli.demo import DEFAULT_CONCURRENCY, StandInLLM, prompt_pool, prompt_stream, reset_keys, run_demo
 from src.cli.session import cache_provider, open_container, resolved_config
 from src.infrastructure.cache.config.urls import check_redis_url
@@ -157,13 +158,40 @@ def config(config_path: Path | None) -> None:
 @cli.command()
 @config_option
 @provider_option
-@json_option
-def stats(config_path: Path | None, provider_name: str | None, as_json: bool) -> None:
-    """Print a provider's get_stats() and get_size()."""
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people (80 columns), json for scripts.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+def stats(config_path: Path | None, provider_name: str | None, output_format: str, as_json: bool) -> None:
+    """Print a cache's size and the counters of THIS process (get_stats()).
+
+    Counters are per process: this command's own are zero until it makes calls; a service's are in
+    that service (its get_stats(), its metrics). A remote cache's size is asked of the server.
+    """
     with open_container(config_path) as container:
+        name = provider_name or resolved_config(container).default_provider
         cache = cache_provider(container.resolver(), provider_name)
-        data = {**cache.get_stats(), "size": cache.get_size()}
-    click.echo(output.to_json(data) if as_json else output.stats_report(data))
+        size = _size_of(cache, remote=resolved_config(container).providers[name].remote)
+        data = cache.get_stats()
+    if as_json or output_format == "json":
+        click.echo(output.to_json(stats_view.stats_document(name, data, size, os.getpid())))
+    else:
+        click.echo(stats_view.stats_report(name, data, size, os.getpid()))
+
+
+def _size_of(cache: ICacheProvider, remote: bool) -> stats_view.SizeReading:
+    """The cache's size; for a remote cache only if its server answers now (otherwise the failure
+    policy would answer with its fallback's size, which is not the server's)."""
+    if remote:
+        report = cache.health()
+        if not report.get("healthy"):
+            return stats_view.SizeReading(None, remote, output.one_line(report.get("detail", "unhealthy")))
+    return stats_view.SizeReading(cache.get_size(), remote)
 
 
 @cli.command()

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from src.cli import stats_view
 from src.cli.demo import DemoResult
 
 _HEALTH_FIELDS = ("provider", "healthy", "detail")
@@ -56,13 +57,15 @@ def demo_report(result: DemoResult, provider: str, stats: Mapping[str, Any], wor
         "time saved": f"{result.seconds_saved:.2f} s ({speedup:.1f}x faster)",
         "verified": _verdict(result),
     }
+    served = stats_view.fallback_summary(provider, stats)
     lines = [
         f"demo on provider {provider!r}: {workload}",
+        *(stats_view.paragraph(served) if served else []),
         *key_values(summary),
         "",
         f"{provider} get_stats():",
+        *stats_view.counter_lines(stats),
     ]
-    lines.extend(key_values(stats))
     return "\n".join(lines)
 
 
@@ -76,11 +79,6 @@ def _verdict(result: DemoResult) -> str:
     if result.mismatches:
         return f"FAILED: {result.mismatches} of {result.requests} records differ from the LLM's answer"
     return f"all {result.requests} records served equal the LLM's answer"
-
-
-def stats_report(stats: Mapping[str, Any]) -> str:
-    """``get_stats()`` (plus ``size``) as aligned lines."""
-    return "\n".join(key_values(stats, indent=""))
 
 
 def health_line(report: Mapping[str, Any], width: int) -> str:

@@ -49,6 +49,8 @@ def test_memory_run_needs_no_server_and_prints_the_table_and_ratios(tmp_path: Pa
     assert "raw cachetools TTLCache + lock" in out
     assert "raw cachetools TLRUCache + lock" in out
     assert "memory: set: ours / raw-tlru, time per op" in out
+    assert "\nmetrics: memory get\n" in out
+    assert "metrics: memory get: no-sdk / plain, time per op" in out
     assert "MB per 100k entries" in out
     assert "command: agent-cache bench --provider memory" in out
     assert "round 2/2 done" in done.stderr  # progress goes to stderr, not into the table
@@ -61,11 +63,14 @@ def test_json_output_holds_every_figure_and_ratio(tmp_path: Path) -> None:
     assert {"settings", "machine", "results", "ratios", "memory_footprint", "notes"} <= set(report)
     assert report["machine"]["nproc"] >= 1
     assert report["machine"]["cpu_model"]
-    assert len(report["results"]) == 12
+    assert len(report["results"]) == 12 + 4  # + the metrics' cost on get: plain, no-sdk, api-wrap, sdk
     assert all(row["ops_per_second"] > 0 and row["cpu_us_per_op"] >= 0 for row in report["results"])
     ratios = ratios_by_label(report)
-    assert len(ratios) == 8
-    assert all(ratio["median"] > 0 and ratio["target"] == "<= 1.5" for ratio in ratios.values())
+    metrics = {label: ratio for label, ratio in ratios.items() if label.startswith("metrics: memory get")}
+    assert [ratio["target"] for ratio in metrics.values()] == ["<= 1.03", None, None]
+    memory = [ratio for label, ratio in ratios.items() if label not in metrics]
+    assert len(memory) == 8
+    assert all(ratio["median"] > 0 and ratio["target"] == "<= 1.5" for ratio in memory)
     assert report["memory_footprint"]["size_after_2x_writes"] == 200
 
 
@@ -92,6 +97,13 @@ def test_redis_run_on_a_given_server_computes_the_ratios_and_leaves_no_key(
         "agent-cache redis (bare provider)",
     } <= contenders
     assert "aiocache RedisCache, msgpack" in contenders
+    metrics = {row["contender"] for row in report["results"] if row["case"] == "metrics: redis get (sync)"}
+    assert metrics == {
+        "no metrics",
+        "instrument_cache, no SDK configured",
+        "timing wrapper, API only (no SDK)",
+        "timing wrapper, SDK recording",
+    }
     ratios = ratios_by_label(report)
     assert ratios["redis get (sync): ours / raw, time per op"]["target"] == "<= 1.1"
     assert ratios["redis get_async, 4 tasks: ours / peer, throughput"]["target"] == ">= 1.5"

@@ -15,6 +15,9 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import unique_prefix
+from tests.redis_servers import RedisEndpoint, free_port
+
 SCRIPT = Path(sys.executable).parent / "agent-cache"
 #: Small and fast, but with enough repeats for a real hit rate.
 FAST_DEMO = ("demo", "--requests", "60", "--unique", "12", "--latency-ms", "2", "--seed", "7")
@@ -228,3 +231,113 @@ def test_stats_json_is_valid_json_with_the_contract_keys(tmp_path: Path) -> None
 @pytest.mark.parametrize("command", ["stats", "health"])
 def test_unknown_provider_for_stats_and_health(tmp_path: Path, command: str) -> None:
     assert_one_line_error(run(command, "--provider", "nosuch", cwd=tmp_path), "'nosuch'")
+
+
+# ---------------------------------------------------------------- whose counters stats shows (issue 15)
+
+
+def assert_fits_80_columns(text: str) -> None:
+    long = [line for line in text.splitlines() if len(line) > 80]
+    assert not long, long
+
+
+def test_stats_says_the_counters_and_size_are_this_processs(tmp_path: Path) -> None:
+    result = run("stats", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("cache 'memory': memory provider in this process")
+    assert "Size and counters of this process only" in out
+    assert "a service's entries and counters are in that service" in " ".join(out.split())
+    assert "entries         0 of 10,000" in out
+    assert "lookups         0 hits, 0 misses (hit rate -)" in out
+    assert_fits_80_columns(out)
+
+
+def test_stats_format_json_says_whose_counters_and_keeps_the_contract_keys(tmp_path: Path) -> None:
+    as_format = json.loads(run("stats", "--format", "json", cwd=tmp_path).stdout)
+    as_flag = json.loads(run("stats", "--json", cwd=tmp_path).stdout)
+
+    for report in (as_format, as_flag):
+        assert report["cache"] == "memory"
+        assert report["scope"]["counters"] == "process"
+        assert report["scope"]["size"] == "process"
+        assert isinstance(report["scope"]["pid"], int)
+        assert {"provider", "hits", "misses", "sets", "errors", "size", "compute"} <= set(report)
+
+
+def redis_config(tmp_path: Path, url: str, prefix: str) -> Path:
+    return write_config(
+        tmp_path / "redis.yaml",
+        "cache:\n  providers:\n    redis:\n      enabled: true\n"
+        f'      url: {url}\n      key_prefix: "{prefix}"\n'
+        "      socket_timeout: 0.5\n      socket_connect_timeout: 0.5\n",
+    )
+
+
+@pytest.mark.redis
+def test_stats_of_a_redis_cache_shows_the_servers_size_and_this_processs_counters(
+    tmp_path: Path, redis_endpoint: RedisEndpoint
+) -> None:
+    prefix = unique_prefix()
+    raw = redis_endpoint.client()
+    try:
+        for number in range(3):
+            raw.set(f"{prefix}k{number}", b"x")
+        config = redis_config(tmp_path, redis_endpoint.url, prefix)
+        text = run("stats", "--provider", "redis", "--config", str(config), cwd=tmp_path)
+        document = json.loads(
+            run("stats", "--provider", "redis", "--config", str(config), "--json", cwd=tmp_path).stdout
+        )
+    finally:
+        raw.delete(*(f"{prefix}k{number}" for number in range(3)))
+        raw.close()
+
+    assert text.returncode == 0, text.stderr
+    assert "Size, asked of the server now" in text.stdout
+    assert f"entries         3 keys under '{prefix}'" in text.stdout
+    assert "Counters of this process only" in text.stdout
+    assert "failure policy  on_error=fallback; circuit closed, opened never" in text.stdout
+    assert_fits_80_columns(text.stdout)
+    assert document["scope"]["size"] == "server"
+    assert document["size"] == 3
+
+
+@pytest.mark.redis
+def test_stats_of_an_unreachable_redis_says_the_size_is_unavailable_not_zero(tmp_path: Path) -> None:
+    config = redis_config(tmp_path, f"redis://127.0.0.1:{free_port()}/0", unique_prefix())
+
+    text = run("stats", "--provider", "redis", "--config", str(config), cwd=tmp_path)
+    document = json.loads(
+        run("stats", "--provider", "redis", "--config", str(config), "--json", cwd=tmp_path).stdout
+    )
+
+    assert text.returncode == 0, text.stderr
+    assert "entries         unavailable: redis PING failed" in text.stdout
+    assert_fits_80_columns(text.stdout)
+    assert document["size"] is None
+    assert "Connection refused" in document["size_error"]
+
+
+@pytest.mark.redis
+def test_a_degraded_demo_run_says_plainly_it_was_served_by_the_fallback(tmp_path: Path) -> None:
+    config = redis_config(tmp_path, f"redis://127.0.0.1:{free_port()}/0", unique_prefix())
+
+    result = run(*FAST_DEMO, "--provider", "redis", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith(
+        "SERVED BY THE FALLBACK: redis was unavailable (circuit open), so the in-process"
+    )
+    assert "equal the LLM's answer" in result.stdout
+    served = [line for line in lines if line.startswith("  fallback  ")]
+    assert len(served) == 1, result.stdout
+    assert_fits_80_columns("\n".join(lines[1:]))  # the title names the workload, the rest fits
+
+
+def test_a_healthy_demo_run_says_nothing_of_a_fallback(tmp_path: Path) -> None:
+    result = run(*FAST_DEMO, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "FALLBACK" not in result.stdout

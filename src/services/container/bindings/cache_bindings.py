@@ -34,6 +34,7 @@ from src.infrastructure.cache.providers.redis.connections import ConnectionRegis
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.infrastructure.cache.resilience.circuit_breaker import CircuitBreaker
 from src.infrastructure.cache.resilience.resilient_provider import ResilientCacheProvider
+from src.services.container.bindings.metrics_bindings import with_metrics
 from src.services.container.resolver import ServiceRegistration
 
 
@@ -131,7 +132,8 @@ class NamedCaches:
             with self._lock:
                 cache = self._built.get(name)
                 if cache is None:
-                    cache = self._built[name] = build_cache(self._config, name, self._connections)
+                    built = build_cache(self._config, name, self._connections)
+                    cache = self._built[name] = with_metrics(built, self._config, name)
         return cache
 
     def built(self) -> list[str]:
