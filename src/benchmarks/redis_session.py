@@ -21,7 +21,7 @@ import redis.asyncio
 from dependency_injector import providers as di
 
 from src.benchmarks import peer
-from src.benchmarks.async_contenders import async_contenders
+from src.benchmarks.async_contenders import async_contenders, raw_like_provider
 from src.benchmarks.pinning import PinPlan, pin_process
 from src.benchmarks.redis_contenders import Providers, batch_contenders, sync_contenders
 from src.benchmarks.runner import Contender, Progress
@@ -62,7 +62,7 @@ class RedisSession:
         self.server: BenchRedisServer | None = None
         self.url = ""
         self.version = "?"
-        self._raw_async: redis.asyncio.Redis | None = None
+        self._raw_async: list[redis.asyncio.Redis] = []
         self._peer: Any = None
 
     def open(self, pin: PinPlan, say: Progress) -> None:
@@ -103,7 +103,9 @@ class RedisSession:
             ("bare", "agent-cache redis (bare provider)", bare),
         ]
         bare.set_many(dict.fromkeys(workload.keys, workload.value), TTL_SECONDS)
-        raw_async = self._raw_async = redis.asyncio.Redis.from_url(self.url)
+        default_raw = redis.asyncio.Redis.from_url(self.url)  # redis.asyncio as it comes
+        pool_raw = raw_like_provider(self.url, config)  # and built like the provider's client
+        self._raw_async = [default_raw, pool_raw]
         if peer.available():
             self._peer = peer.make_aiocache(self.url, f"{self.prefix}aiocache:")
             runner.run(
@@ -116,7 +118,10 @@ class RedisSession:
             *async_contenders(
                 workload,
                 runner=runner,
-                raw=raw_async,
+                raws=[
+                    ("raw", "raw redis.asyncio + hiredis", default_raw),
+                    ("raw-pool", "raw redis.asyncio, provider's pool + timeouts", pool_raw),
+                ],
                 prefix=self.prefix,
                 providers=providers,
                 peer=self._peer,
@@ -136,7 +141,7 @@ class RedisSession:
     async def _aclose(self, bare: ICacheProvider, ours: ICacheProvider) -> None:
         await bare.aclose()
         await ours.aclose()
-        if self._raw_async is not None:
-            await self._raw_async.aclose()
+        for client in self._raw_async:
+            await client.aclose()
         if self._peer is not None:
             await self._peer.close()

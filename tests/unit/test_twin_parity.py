@@ -55,7 +55,9 @@ DIFFERENCES.update(
         ),
         f"{_POOLS}:AsyncBlockingPool.release": (
             "the sync pool is shared by threads, so the retiring set is read and changed under a "
-            "lock; the asyncio pool's release runs on its one loop and needs none"
+            "lock; the asyncio pool's release runs on its one loop and needs none. And it skips "
+            "redis.asyncio's condition unless a task waits for a connection (the quick checkout of "
+            "an idle connection, see AsyncBlockingPool); redis-py's sync pool has no such cost"
         ),
         f"{_POOLS}:AsyncBlockingSentinelPool.close_connections": (
             "a sync sentinel's plain ConnectionPool disconnects idle connections under its own lock; "
