@@ -1,0 +1,112 @@
+"""Requests, responses and streams like an agent's, for the LLM-response cache tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+
+def chat_request(**changes: Any) -> dict[str, Any]:
+    """A realistic agent request: 20 messages (system, user turns, tool calls and results), two
+    tools, deterministic sampling. ``changes`` replace top-level fields."""
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "You are the on-call assistant. Use the tools; answer briefly."}
+    ]
+    for turn in range(6):
+        messages.append({"role": "user", "content": f"Status of incident INC-{100 + turn}?"})
+        call_id = f"call_{turn:03d}"
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": "get_incident", "arguments": f'{{"id": "INC-{100 + turn}"}}'},
+                    }
+                ],
+            }
+        )
+        messages.append(
+            {"role": "tool", "tool_call_id": call_id, "content": f'{{"state": "open", "sev": {turn % 3}}}'}
+        )
+    messages.append({"role": "user", "content": "Summarise all of them for the handover."})
+    request: dict[str, Any] = {
+        "model": "gpt-4o-2024-08-06",
+        "messages": messages,
+        "tools": [TOOL_INCIDENT, TOOL_PAGE],
+        "tool_choice": "auto",
+        "temperature": 0,
+        "max_tokens": 512,
+    }
+    request.update(changes)
+    return copy.deepcopy(request)
+
+
+TOOL_INCIDENT = {
+    "type": "function",
+    "function": {
+        "name": "get_incident",
+        "description": "Fetch an incident by id",
+        "parameters": {
+            "type": "object",
+            "properties": {"id": {"type": "string", "description": "INC-<number>"}},
+            "required": ["id"],
+        },
+    },
+}
+TOOL_PAGE = {
+    "type": "function",
+    "function": {
+        "name": "page_oncall",
+        "description": "Page the on-call engineer of a team",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "team": {"type": "string", "enum": ["payments", "search", "platform"]},
+                "urgent": {"type": "boolean"},
+            },
+            "required": ["team"],
+        },
+    },
+}
+
+
+def response_for(
+    text: str, model: str = "gpt-4o-2024-08-06", prompt: int = 120, completion: int = 30
+) -> dict[str, Any]:
+    """An OpenAI-style chat completion answering ``text``."""
+    return {
+        "id": f"chatcmpl-{abs(hash(text)) % 10**8}",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    }
+
+
+def chunks_for(text: str, model: str = "gpt-4o-2024-08-06", usage: bool = True) -> list[dict[str, Any]]:
+    """The ``chat.completion.chunk`` dicts of a stream answering ``text``, one word per chunk, with a
+    final usage chunk (as ``stream_options: {include_usage: true}`` asks)."""
+    base = {
+        "id": "chatcmpl-stream",
+        "object": "chat.completion.chunk",
+        "created": 1_700_000_000,
+        "model": model,
+    }
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}]}
+        for word in text.split()
+    ]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
+    if usage:
+        chunks.append(
+            {**base, "choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": len(text.split())}}
+        )
+    return chunks
