@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 
@@ -110,3 +114,39 @@ def chunks_for(text: str, model: str = "gpt-4o-2024-08-06", usage: bool = True) 
             {**base, "choices": [], "usage": {"prompt_tokens": 50, "completion_tokens": len(text.split())}}
         )
     return chunks
+
+
+class StandInModel:
+    """A model endpoint for tests: answers ``text`` after ``delay`` seconds and counts its calls
+    (thread-safe), sync and async, whole or streamed."""
+
+    def __init__(self, text: str = "All six incidents are open; two are sev 0.", delay: float = 0.0) -> None:
+        self.text, self.delay = text, delay
+        self.calls = 0
+        self._lock = threading.Lock()
+
+    def _count(self) -> None:
+        with self._lock:
+            self.calls += 1
+
+    def complete(self) -> dict[str, Any]:
+        self._count()
+        time.sleep(self.delay)
+        return response_for(self.text)
+
+    async def complete_async(self) -> dict[str, Any]:
+        self._count()
+        await asyncio.sleep(self.delay)
+        return response_for(self.text)
+
+    def stream(self) -> Iterator[dict[str, Any]]:
+        self._count()
+        for chunk in chunks_for(self.text):
+            time.sleep(self.delay / 10)
+            yield chunk
+
+    async def stream_async(self) -> AsyncIterator[dict[str, Any]]:
+        self._count()
+        for chunk in chunks_for(self.text):
+            await asyncio.sleep(self.delay / 10)
+            yield chunk

@@ -85,7 +85,7 @@ cannot write (the backend went away after the call) is still returned, logged an
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Generator, Iterable, Mapping
 from typing import Any
 
 #: A chat-completion request: see the module docstring.
@@ -135,7 +135,7 @@ class ILLMResponseCache(ABC):
         """
 
     @abstractmethod
-    def stream(self, request: ChatRequest, call: Callable[[], Iterable[Any]]) -> Iterator[Chunk]:
+    def stream(self, request: ChatRequest, call: Callable[[], Iterable[Any]]) -> Generator[Chunk, None, None]:
         """The chunks of the answer to ``request``: replayed if stored, else streamed from ``call()``.
 
         ``call()`` returns an iterable of chunks (mappings, or objects with ``model_dump()``). The
@@ -151,7 +151,7 @@ class ILLMResponseCache(ABC):
     @abstractmethod
     def stream_async(
         self, request: ChatRequest, call: Callable[[], AsyncIterable[Any] | Awaitable[AsyncIterable[Any]]]
-    ) -> AsyncIterator[Chunk]:
+    ) -> AsyncGenerator[Chunk, None]:
         """Async twin of :meth:`stream`: ``async for chunk in cache.stream_async(request, call)``.
 
         ``call()`` returns an async iterable of chunks, or an awaitable of one (``await
