@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import hashlib
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -82,7 +83,7 @@ def response_for(
 ) -> dict[str, Any]:
     """An OpenAI-style chat completion answering ``text``."""
     return {
-        "id": f"chatcmpl-{abs(hash(text)) % 10**8}",
+        "id": f"chatcmpl-{hashlib.sha256(text.encode()).hexdigest()[:12]}",  # the same in every process
         "object": "chat.completion",
         "created": 1_700_000_000,
         "model": model,
