@@ -27,6 +27,9 @@ ROLES = {
     "raw-ttl": "cachetools TTLCache + lock (one TTL for the whole cache: the issue's reference)",
     "raw-tlru": "cachetools TLRUCache + lock (per-entry TTL: the same work as the provider)",
 }
+#: The case of the LLM-response cache's key building (``llm_contenders.py``), where ``raw`` is
+#: the SHA-256 of the request's sorted JSON.
+LLM_KEY_CASE = "llm key: 20-message request, 2 tools"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,7 @@ def ratio_specs(task_counts: tuple[int, ...]) -> list[RatioSpec]:
                 RatioSpec(case, "ours", "raw-ttl", "time", ("<=", 1.5)),
                 RatioSpec(case, "ours", "raw-tlru", "time", ("<=", 1.5)),
             ]
+    specs.append(RatioSpec(LLM_KEY_CASE, "ours", "raw", "time"))
     return specs
 
 

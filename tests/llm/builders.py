@@ -10,72 +10,18 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+from src.benchmarks.llm_contenders import agent_request
+
 
 def chat_request(**changes: Any) -> dict[str, Any]:
-    """A realistic agent request: 20 messages (system, user turns, tool calls and results), two
-    tools, deterministic sampling. ``changes`` replace top-level fields."""
-    messages: list[dict[str, Any]] = [
-        {"role": "system", "content": "You are the on-call assistant. Use the tools; answer briefly."}
-    ]
-    for turn in range(6):
-        messages.append({"role": "user", "content": f"Status of incident INC-{100 + turn}?"})
-        call_id = f"call_{turn:03d}"
-        messages.append(
-            {
-                "role": "assistant",
-                "content": None,
-                "tool_calls": [
-                    {
-                        "id": call_id,
-                        "type": "function",
-                        "function": {"name": "get_incident", "arguments": f'{{"id": "INC-{100 + turn}"}}'},
-                    }
-                ],
-            }
-        )
-        messages.append(
-            {"role": "tool", "tool_call_id": call_id, "content": f'{{"state": "open", "sev": {turn % 3}}}'}
-        )
-    messages.append({"role": "user", "content": "Summarise all of them for the handover."})
-    request: dict[str, Any] = {
-        "model": "gpt-4o-2024-08-06",
-        "messages": messages,
-        "tools": [TOOL_INCIDENT, TOOL_PAGE],
-        "tool_choice": "auto",
-        "temperature": 0,
-        "max_tokens": 512,
-    }
-    request.update(changes)
-    return copy.deepcopy(request)
+    """A realistic agent request (``agent_request()``: 20 messages - system, user turns, tool calls
+    and results - two tools, temperature 0). ``changes`` replace top-level fields."""
+    request = agent_request()
+    request.update(copy.deepcopy(changes))
+    return request
 
 
-TOOL_INCIDENT = {
-    "type": "function",
-    "function": {
-        "name": "get_incident",
-        "description": "Fetch an incident by id",
-        "parameters": {
-            "type": "object",
-            "properties": {"id": {"type": "string", "description": "INC-<number>"}},
-            "required": ["id"],
-        },
-    },
-}
-TOOL_PAGE = {
-    "type": "function",
-    "function": {
-        "name": "page_oncall",
-        "description": "Page the on-call engineer of a team",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "team": {"type": "string", "enum": ["payments", "search", "platform"]},
-                "urgent": {"type": "boolean"},
-            },
-            "required": ["team"],
-        },
-    },
-}
+TOOL_INCIDENT, TOOL_PAGE = agent_request()["tools"]
 
 
 def response_for(
