@@ -11,6 +11,7 @@ import yaml
 
 from src.infrastructure.cache.config.cache_config import CacheConfig
 from src.infrastructure.cache.config.llm_config import LLMCacheConfig, ModelPrice
+from src.infrastructure.cache.config.loader import load_cache_config
 from src.infrastructure.cache.llm.response_cache import LLMResponseCache
 from src.interfaces.llm.cache import CacheConfigError, ICacheProvider
 from src.interfaces.llm.response_cache import ILLMResponseCache
@@ -143,3 +144,10 @@ def test_config_display_shows_the_section_with_its_cache_resolved() -> None:
     assert shown["cache"] == "memory"
     assert shown["prices"] == {"gpt-4o": {"prompt_per_1m": 2.5, "completion_per_1m": 0.0}}
     yaml.safe_dump(shown)  # printable as the CLI prints it
+
+
+def test_the_shipped_file_holds_the_section_at_its_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(Path(__file__).parents[2])
+    assert load_cache_config(environ={}).llm == LLMCacheConfig()
+    switched = load_cache_config(environ={"AGENT_CACHE_LLM_SAMPLED": "bypass", "AGENT_CACHE_LLM_TTL": "60"})
+    assert (switched.llm.sampled, switched.llm.ttl) == ("bypass", 60.0)
