@@ -22,18 +22,20 @@ MakeLLMCache = Callable[..., LLMResponseCache]
 
 
 @pytest.fixture(params=LLM_PROVIDERS)
-def make_provider(request: pytest.FixtureRequest) -> Callable[..., ICacheProvider]:
+def make_llm_provider(request: pytest.FixtureRequest) -> Callable[..., ICacheProvider]:
     """The factory of each provider in turn (``make(**settings)``, settings of its config class)."""
     factory: Callable[..., ICacheProvider] = request.getfixturevalue(f"make_{request.param}_provider")
     return factory
 
 
 @pytest.fixture
-def make_llm_cache(make_provider: Callable[..., ICacheProvider]) -> MakeLLMCache:
+def make_llm_cache(make_llm_provider: Callable[..., ICacheProvider]) -> MakeLLMCache:
     """``make(provider_settings=None, **llm_settings)``: an LLM cache over a fresh provider."""
 
     def make(provider_settings: dict[str, Any] | None = None, **llm_settings: Any) -> LLMResponseCache:
-        return LLMResponseCache(make_provider(**(provider_settings or {})), LLMCacheConfig(**llm_settings))
+        return LLMResponseCache(
+            make_llm_provider(**(provider_settings or {})), LLMCacheConfig(**llm_settings)
+        )
 
     return make
 

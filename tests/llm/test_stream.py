@@ -5,6 +5,7 @@ the same; concurrent callers of one request wait and replay (one model call). On
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -89,6 +90,25 @@ def _failing_model(after: int, calls: list[int]) -> Any:
         raise ConnectionError("stream cut by the server")
 
     return model
+
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="none")
+
+
+def test_the_model_stream_sees_the_callers_context(make_llm_cache: MakeLLMCache) -> None:
+    cache, seen = make_llm_cache(), []
+
+    def model() -> Iterator[dict[str, Any]]:
+        seen.append(REQUEST_ID.get())  # a tracing span, a request id: what the caller set
+        yield from chunks_for(TEXT)
+
+    token = REQUEST_ID.set("req-42")
+    try:
+        list(cache.stream(chat_request(), model))
+    finally:
+        REQUEST_ID.reset(token)
+
+    assert seen == ["req-42"]
 
 
 def test_a_failed_stream_passes_its_chunks_then_its_error_and_stores_nothing(

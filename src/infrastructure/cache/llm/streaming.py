@@ -22,6 +22,7 @@ before the stream ends, so a waiter elsewhere could not be told apart from a lea
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
 import queue
 import threading
@@ -101,7 +102,10 @@ def relay(
         except BaseException as exc:  # handed to the caller's thread, which raises it
             computation.chunks.put((_FAILED, exc))
 
-    threading.Thread(target=work, name="agent-cache-llm-stream", daemon=True).start()
+    # The caller's context goes with it (contextvars: a tracing span, a request id), as it would
+    # if the model were called in the caller's own thread.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(work,), name="agent-cache-llm-stream", daemon=True).start()
     try:
         while True:
             tag, item = computation.chunks.get()
