@@ -188,7 +188,7 @@ async def test_an_async_stream_its_caller_leaves_is_closed_at_once_and_stores_no
 def test_when_the_first_caller_leaves_a_waiting_caller_streams_in_its_turn(
     make_llm_cache: MakeLLMCache,
 ) -> None:
-    cache, model = make_llm_cache(), StandInModel(TEXT, delay=0.5)
+    cache, model = make_llm_cache(), StandInModel(TEXT, delay=1.0)  # 0.1 s a chunk
     leader = cache.stream(chat_request(), model.stream)
     next(leader)  # it leads: its model stream has begun
 
