@@ -47,6 +47,7 @@ _SYNC_SPELLING = {
     "__anext__": "__next__",
     "anext": "next",
     "asynccontextmanager": "contextmanager",
+    "aclosing": "closing",
 }
 
 Function = ast.FunctionDef | ast.AsyncFunctionDef

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from src.benchmarks import pinning
 from src.benchmarks.footprint import measure_footprint
+from src.benchmarks.llm_contenders import llm_key_contenders
 from src.benchmarks.machine import machine_info
 from src.benchmarks.memory_contenders import MEMORY_SCALE, memory_contenders, opt_out_config
 from src.benchmarks.metrics_contenders import MEMORY_CASE, REDIS_CASE, metrics_contenders
@@ -87,6 +88,7 @@ def run_benchmark(
                 contenders += run.redis_contenders(stack)
             if options.provider in ("memory", "all"):
                 contenders += run.memory_contenders(stack)
+                contenders += llm_key_contenders()
             run.say(f"{len(contenders)} contenders, {options.rounds} rounds of {options.ops} ops each")
             samples = run_rounds(contenders, options.rounds, options.ops, run.say)
     finally:

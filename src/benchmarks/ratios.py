@@ -30,6 +30,9 @@ ROLES = {
     "raw-tlru": "cachetools TLRUCache + lock (per-entry TTL: the same work as the provider)",
     **METRICS_ROLES,
 }
+#: The case of the LLM-response cache's key building (``llm_contenders.py``), where ``raw`` is
+#: the SHA-256 of the request's sorted JSON.
+LLM_KEY_CASE = "llm key: 20-message request, 2 tools"
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ def ratio_specs(task_counts: tuple[int, ...]) -> list[RatioSpec]:
             RatioSpec(case, "api-wrap", "plain", "time"),
             RatioSpec(case, "sdk", "plain", "time"),
         ]
+    specs.append(RatioSpec(LLM_KEY_CASE, "ours", "raw", "time"))
     return specs
 
 

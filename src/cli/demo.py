@@ -1,17 +1,21 @@
-"""The ``agent-cache demo`` workload: an agent's LLM calls, cached through any :class:`ICacheProvider`.
+"""The ``agent-cache demo`` workload: agents' LLM calls through the LLM-response cache.
 
-An agent asks a stand-in LLM a stream of prompts in which some prompts recur far more often than
-others (as tool descriptions, system prompts and popular questions do). Each request looks the
-response up in the cache under a key derived from (model, prompt); on a miss it calls the LLM and
-stores the record. Every record read back is checked against what the LLM would have answered.
+Agents ask a stand-in LLM a stream of chat requests in which some prompts recur far more often
+than others (as tool descriptions, system prompts and popular questions do). Every request goes
+through :class:`~src.infrastructure.cache.llm.response_cache.LLMResponseCache` - the same class
+services resolve as ``ILLMResponseCache`` - over the chosen provider: one model call per distinct
+request however the agents interleave, and its savings in calls, tokens, model time and money.
+Every answer read back is checked against what the LLM would have answered.
 
-Nothing here knows which provider it runs on, and nothing touches keys outside ``KEY_PREFIX``.
+The demo's entries live in their own namespace (``demo``), so it never reads or deletes a
+service's answers; it prices its stand-in model as gpt-4o is priced unless ``cache.llm.prices``
+names it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import logging
 import random
 import threading
@@ -21,18 +25,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from src.infrastructure.cache.config.llm_config import LLMCacheConfig, ModelPrice
+from src.infrastructure.cache.llm.response_cache import LLMResponseCache
 from src.interfaces.llm.cache import ICacheProvider
+from src.interfaces.llm.response_cache import ILLMResponseCache
 
 logger = logging.getLogger(__name__)
 
-#: Every key the demo writes starts with this, so it can reset its own entries and nobody else's.
-KEY_PREFIX = "demo:llm:"
+#: The namespace of the demo's keys: it resets its own entries and nobody else's.
+DEMO_NAMESPACE = "demo"
 #: Lifetime of the demo's entries: long enough for any run, short enough not to litter a shared cache.
 DEMO_TTL = 600.0
 #: Zipf exponent of the prompt stream: the prompt of rank r is drawn with weight 1 / r**skew.
 DEFAULT_SKEW = 1.1
 #: Agents asking at once by default: enough that popular prompts are asked concurrently.
 DEFAULT_CONCURRENCY = 8
+#: The stand-in model's price unless the configuration names it: gpt-4o's, per million tokens.
+DEMO_PRICE = ModelPrice(prompt_per_1m=2.5, completion_per_1m=10.0)
+_SYSTEM = "You are the operations assistant of an online shop. Answer in at most three sentences."
 
 _TASKS = (
     "Summarise the open incidents about {topic} for the on-call engineer",
@@ -58,31 +68,52 @@ _TOPICS = (
 
 @dataclass(frozen=True)
 class StandInLLM:
-    """A deterministic stand-in for an LLM endpoint.
+    """A deterministic stand-in for a chat-completion endpoint.
 
-    :meth:`answer` is a pure function of (model, prompt); :meth:`complete` really waits ``latency``
-    seconds first, as a network round trip to a model would.
+    :meth:`answer` is a pure function of the request's model and messages, shaped as OpenAI's
+    response (usage included); :meth:`complete` really waits ``latency`` seconds first, as a
+    network round trip to a model would.
     """
 
     latency: float = 0.02
-    model: str = "stand-in-llm-1"
+    model: str = "stand-in-gpt-4o"
 
-    def complete(self, prompt: str) -> dict[str, Any]:
-        """Sleep ``latency`` seconds, then return :meth:`answer` for ``prompt``."""
-        time.sleep(self.latency)
-        return self.answer(prompt)
-
-    def answer(self, prompt: str) -> dict[str, Any]:
-        """The response record for ``prompt``, without the delay: the same record every time."""
-        digest = hashlib.sha256(f"{self.model}\0{prompt}".encode()).hexdigest()
-        prompt_tokens = len(prompt.split()) + 12  # + a fixed system prompt
-        completion_tokens = 24 + int(digest[:2], 16) % 96
+    def request(self, prompt: str) -> dict[str, Any]:
+        """The chat request an agent sends for ``prompt``."""
         return {
-            "id": f"cmpl-{digest[:24]}",
             "model": self.model,
-            "text": f"Here is what I found on '{prompt}' (answer {digest[24:32]}).",
-            "finish_reason": "stop",
-            "mean_logprob": -int(digest[32:36], 16) / 65_536,
+            "messages": [{"role": "system", "content": _SYSTEM}, {"role": "user", "content": prompt}],
+            "temperature": 0,
+            "max_tokens": 256,
+        }
+
+    def complete(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Sleep ``latency`` seconds, then return :meth:`answer` for ``request``."""
+        time.sleep(self.latency)
+        return self.answer(request)
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The response to ``request``, without the delay: the same response every time."""
+        prompt = "\n".join(str(message["content"]) for message in request["messages"])
+        digest = hashlib.sha256(f"{self.model}\0{prompt}".encode()).hexdigest()
+        prompt_tokens = len(prompt.split()) * 4 // 3 + 8  # ~4/3 tokens a word, plus the chat framing
+        completion_tokens = 24 + int(digest[:2], 16) % 96
+        question = request["messages"][-1]["content"]
+        return {
+            "id": f"chatcmpl-{digest[:24]}",
+            "object": "chat.completion",
+            "created": 1_700_000_000 + int(digest[24:30], 16) % 10_000_000,
+            "model": self.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {
+                        "role": "assistant",
+                        "content": f"Here is what I found on '{question}' (answer {digest[30:38]}).",
+                    },
+                    "finish_reason": "stop",
+                }
+            ],
             "usage": {
                 "prompt_tokens": prompt_tokens,
                 "completion_tokens": completion_tokens,
@@ -151,35 +182,39 @@ def prompt_stream(pool: Sequence[str], requests: int, seed: int, skew: float = D
     return rng.choices(pool, weights=weights, k=requests)
 
 
-def cache_key(model: str, prompt: str) -> str:
-    """``demo:llm:<sha256 hex>`` of (model, prompt): stable across runs, processes and machines."""
-    digest = hashlib.sha256(json.dumps([model, prompt]).encode()).hexdigest()
-    return f"{KEY_PREFIX}{digest}"
+def demo_cache(
+    provider: ICacheProvider, config: LLMCacheConfig, llm: StandInLLM, cache_name: str | None = None
+) -> LLMResponseCache:
+    """The LLM cache as configured (``config``), in the demo's namespace, with a price for the
+    stand-in model unless ``config`` has one."""
+    settings = dataclasses.replace(
+        config, namespace=DEMO_NAMESPACE, ttl=DEMO_TTL, prices={llm.model: DEMO_PRICE, **config.prices}
+    )
+    return LLMResponseCache(provider, settings, cache_name=cache_name)
 
 
-def reset_keys(cache: ICacheProvider, llm: StandInLLM, pool: Iterable[str]) -> int:
-    """Delete the demo's entries for ``pool`` (and nothing else); returns how many were present.
+def reset_keys(cache: ILLMResponseCache, llm: StandInLLM, pool: Iterable[str]) -> int:
+    """Delete the demo's answers for ``pool`` (and nothing else); returns how many were present.
 
-    Deliberately not ``cache.clear()``: on a shared Redis that would wipe other agents' entries.
+    Deliberately not ``clear()``: on a shared Redis that would wipe other agents' entries.
     """
-    removed = cache.delete_many(cache_key(llm.model, prompt) for prompt in pool)
+    removed = sum(cache.invalidate(llm.request(prompt)) for prompt in pool)
     logger.info("removed %d demo entries left by an earlier run", removed)
     return removed
 
 
 def run_demo(
-    cache: ICacheProvider,
+    cache: ILLMResponseCache,
     llm: StandInLLM,
     prompts: Iterable[str],
-    ttl: float = DEMO_TTL,
     concurrency: int = DEFAULT_CONCURRENCY,
 ) -> DemoResult:
-    """Serve the prompts from ``concurrency`` agents at once, each through ``cache.get_or_set``.
+    """Serve the prompts from ``concurrency`` agents at once, each through ``cache.complete``.
 
     Agents asking for the same prompt at the same moment share one LLM call (compute-once), so the
     LLM is called once per distinct prompt, however the requests interleave.
     """
-    run = _Run(cache, llm, ttl)
+    run = _Run(cache, llm)
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="agent") as agents:
         for _ in agents.map(run.serve, prompts):
@@ -192,29 +227,29 @@ def run_demo(
 class _Run:
     """The shared state of one demo run; ``serve`` is called by many agent threads at once."""
 
-    def __init__(self, cache: ICacheProvider, llm: StandInLLM, ttl: float) -> None:
-        self.cache, self.llm, self.ttl = cache, llm, ttl
+    def __init__(self, cache: ILLMResponseCache, llm: StandInLLM) -> None:
+        self.cache, self.llm = cache, llm
         self.result = DemoResult()
         self.seen: set[str] = set()
         self._lock = threading.Lock()
 
     def serve(self, prompt: str) -> None:
         called: list[bool] = []
+        request = self.llm.request(prompt)
 
         def call_llm() -> dict[str, Any]:
             called.append(True)
             began = time.perf_counter()
-            record = self.llm.complete(prompt)
+            response = self.llm.complete(request)
             with self._lock:
                 self.result.llm_seconds += time.perf_counter() - began
                 self.result.llm_calls += 1
-            return record
+            return response
 
-        key = cache_key(self.llm.model, prompt)
-        record = self.cache.get_or_set(key, call_llm, self.ttl)
-        mismatch = record != self.llm.answer(prompt)
+        response = self.cache.complete(request, call_llm)
+        mismatch = response != self.llm.answer(request)
         if mismatch:
-            logger.warning("cached record under %s differs from the LLM's answer: %r", key, record)
+            logger.warning("cached answer to %r differs from the LLM's: %r", prompt, response)
         with self._lock:
             self.seen.add(prompt)
             self.result.requests += 1

@@ -20,11 +20,20 @@ from src.benchmarks import BenchmarkError, BenchmarkOptions, run_benchmark, text
 from src.benchmarks.bench import Target
 from src.benchmarks.pinning import PIN_MODES, PinMode
 from src.cli import output, stats_view
-from src.cli.demo import DEFAULT_CONCURRENCY, StandInLLM, prompt_pool, prompt_stream, reset_keys, run_demo
+from src.cli.demo import (
+    DEFAULT_CONCURRENCY,
+    StandInLLM,
+    demo_cache,
+    prompt_pool,
+    prompt_stream,
+    reset_keys,
+    run_demo,
+)
 from src.cli.session import cache_provider, open_container, resolved_config
 from src.infrastructure.cache.config.urls import check_redis_url
 from src.interfaces.container.resolver import IServiceResolver, ServiceNotRegisteredError
 from src.interfaces.llm.cache import CacheError, ICacheProvider
+from src.interfaces.llm.response_cache import ILLMResponseCache
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -120,28 +129,40 @@ def demo(
     concurrency: int,
     as_json: bool,
 ) -> None:
-    """Run agents' LLM calls through the cache (get_or_set) and show what it saved.
+    """Run agents' LLM calls through the LLM-response cache and show what it saved.
 
-    Uses its own keys (demo:llm:...), deleted at the start so the run begins cold; never clears the cache.
+    Uses the cache that cache.llm names (or --provider), in its own namespace (demo:...), whose
+    entries it deletes at the start so the run begins cold; never clears the cache.
     """
     llm = StandInLLM(latency=latency_ms / 1000)
     pool = prompt_pool(unique)
     stream = prompt_stream(pool, requests, seed)
     with open_container(config_path) as container:
-        cache = cache_provider(container.resolver(), provider_name)
+        config = resolved_config(container)
+        name = provider_name or config.llm_cache
+        provider = cache_provider(container.resolver(), name)
+        cache = demo_cache(provider, config.llm, llm, cache_name=name)
         reset_keys(cache, llm, pool)
-        progress = click.progressbar(stream, label=f"{requests} requests via {cache.name}", file=sys.stderr)
+        progress = click.progressbar(
+            stream, label=f"{requests} requests via {provider.name}", file=sys.stderr
+        )
         with progress as prompts:
             result = run_demo(cache, llm, prompts, concurrency=concurrency)
-        stats = cache.get_stats()
+        llm_stats, provider_stats = cache.get_stats(), provider.get_stats()
     if as_json:
-        click.echo(output.to_json({"provider": cache.name, **result.as_dict(), "provider_stats": stats}))
+        report = {
+            "provider": name,
+            **result.as_dict(),
+            "llm_stats": llm_stats,
+            "provider_stats": provider_stats,
+        }
+        click.echo(output.to_json(report))
     else:
         workload = (
             f"{requests} requests drawn from {unique} prompts by {concurrency} concurrent agents "
             f"(seed {seed}, LLM {latency_ms:g} ms)"
         )
-        click.echo(output.demo_report(result, cache.name, stats, workload))
+        click.echo(output.demo_report(result, name, llm_stats, provider_stats, workload))
     if result.mismatches:
         raise CliError(f"{result.mismatches} cached records differ from what the LLM returns")
 
@@ -168,20 +189,24 @@ def config(config_path: Path | None) -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 def stats(config_path: Path | None, provider_name: str | None, output_format: str, as_json: bool) -> None:
-    """Print a cache's size and the counters of THIS process (get_stats()).
+    """Print a cache's size, the counters of THIS process (get_stats()) and the LLM cache's.
 
     Counters are per process: this command's own are zero until it makes calls; a service's are in
     that service (its get_stats(), its metrics). A remote cache's size is asked of the server.
     """
     with open_container(config_path) as container:
+        resolver = container.resolver()
         name = provider_name or resolved_config(container).default_provider
-        cache = cache_provider(container.resolver(), provider_name)
+        cache = cache_provider(resolver, provider_name)
         size = _size_of(cache, remote=resolved_config(container).providers[name].remote)
         data = cache.get_stats()
+        llm_stats = resolver.get(ILLMResponseCache).get_stats()
     if as_json or output_format == "json":
-        click.echo(output.to_json(stats_view.stats_document(name, data, size, os.getpid())))
+        document = stats_view.stats_document(name, data, size, os.getpid())
+        click.echo(output.to_json({**document, "llm": llm_stats}))
     else:
-        click.echo(stats_view.stats_report(name, data, size, os.getpid()))
+        report = stats_view.stats_report(name, data, size, os.getpid())
+        click.echo(f"{report}\n\n{output.llm_stats_report(llm_stats)}")
 
 
 def _size_of(cache: ICacheProvider, remote: bool) -> stats_view.SizeReading:

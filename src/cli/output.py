@@ -42,31 +42,63 @@ def key_values(data: Mapping[str, Any], indent: str = "  ") -> list[str]:
     return [f"{indent}{key!s:<{width}}  {_value(value)}" for key, value in data.items()]
 
 
-def demo_report(result: DemoResult, provider: str, stats: Mapping[str, Any], workload: str) -> str:
-    """The demo's summary for people: what was asked, what the cache saved, the provider's own stats."""
+def demo_report(
+    result: DemoResult,
+    provider: str,
+    llm_stats: Mapping[str, Any],
+    provider_stats: Mapping[str, Any],
+    workload: str,
+) -> str:
+    """The demo's summary for people: what was asked, what the LLM cache saved (calls, tokens, model
+    time, money), then its ``get_stats()`` and the provider's own."""
     per_call = f"{result.requests} x {result.mean_llm_latency * 1000:.1f} ms per call"
     speedup = result.uncached_seconds / result.elapsed if result.elapsed else 0.0
+    saved, spent, currency = llm_stats["saved"], llm_stats["spent"], llm_stats["currency"]
     summary = {
         "requests": result.requests,
         "distinct prompts": result.distinct_prompts,
         "LLM calls made": f"{result.llm_calls} ({_per_prompt(result)})",
         "calls saved": result.hits,
         "hit rate": f"{result.hit_rate:.1%}",
+        "tokens saved": _tokens(saved),
+        "tokens spent": _tokens(spent),
+        "money saved": f"{saved['cost']:.4f} {currency} (spent {spent['cost']:.4f} {currency})",
         "time spent": f"{result.elapsed:.2f} s (of which LLM calls {result.llm_seconds:.2f} s)",
         "LLM alone, no cache": f"{result.uncached_seconds:.2f} s ({per_call})",
         "time saved": f"{result.seconds_saved:.2f} s ({speedup:.1f}x faster)",
         "verified": _verdict(result),
     }
-    served = stats_view.fallback_summary(provider, stats)
+    served = stats_view.fallback_summary(provider, provider_stats)
     lines = [
         f"demo on provider {provider!r}: {workload}",
         *(stats_view.paragraph(served) if served else []),
         *key_values(summary),
         "",
+        llm_stats_report(llm_stats),
+        "",
         f"{provider} get_stats():",
-        *stats_view.counter_lines(stats),
+        *stats_view.counter_lines(provider_stats),
     ]
     return "\n".join(lines)
+
+
+def llm_stats_report(stats: Mapping[str, Any]) -> str:
+    """The LLM-response cache's ``get_stats()``, headed by what it is and whose counters they are,
+    within 80 columns."""
+    head = (
+        f"LLM-response cache (cache {stats['cache']!r}, namespace {stats['namespace']!r}): "
+        "counters of this process only"
+    )
+    shown = {key: value for key, value in stats.items() if key not in ("cache", "namespace")}
+    lines = stats_view.paragraph(head)
+    for key, value in shown.items():
+        lines += stats_view.field(key.replace("_", " "), stats_view.plain(value))
+    return "\n".join(lines)
+
+
+def _tokens(tally: Mapping[str, Any]) -> str:
+    prompt, completion = tally["prompt_tokens"], tally["completion_tokens"]
+    return f"{prompt + completion:,} ({prompt:,} prompt + {completion:,} completion)"
 
 
 def _per_prompt(result: DemoResult) -> str:

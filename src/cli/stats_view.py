@@ -89,7 +89,7 @@ def counter_lines(stats: Mapping[str, Any]) -> list[str]:
         lines += _fallback_lines(stats["fallback"])
     for key, value in stats.items():
         if key not in _SHOWN:
-            lines += field(str(key), _plain(value))
+            lines += field(str(key), plain(value))
     return lines
 
 
@@ -107,7 +107,7 @@ def _connection_lines(stats: Mapping[str, Any]) -> list[str]:
             text += f"; shared by {shared} caches"
         lines += field("connections", text)
     if isinstance(stats.get("topology"), Mapping):
-        lines += field("topology", _plain(stats["topology"]))
+        lines += field("topology", plain(stats["topology"]))
     return lines
 
 
@@ -140,11 +140,12 @@ def _times(count: int) -> str:
     return {0: "never", 1: "once"}.get(count, f"{number(count)} times")
 
 
-def _plain(value: Any) -> str:
+def plain(value: Any) -> str:
+    """``value`` as short text: mappings as ``key=value, ...``, lists in brackets."""
     if isinstance(value, Mapping):
-        return ", ".join(f"{key}={_plain(item)}" for key, item in value.items()) or "-"
+        return ", ".join(f"{key}={plain(item)}" for key, item in value.items()) or "-"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_plain(item) for item in value) + "]"
+        return "[" + ", ".join(plain(item) for item in value) + "]"
     if isinstance(value, float):
         return f"{value:g}"
     return number(value)

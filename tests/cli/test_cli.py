@@ -69,6 +69,9 @@ def test_demo_on_the_default_memory_provider_shows_hits_and_time_saved(tmp_path:
     assert "demo on provider 'memory'" in result.stdout
     assert "hit rate" in result.stdout
     assert "time saved" in result.stdout
+    assert "tokens saved" in result.stdout
+    assert "money saved" in result.stdout
+    assert "LLM-response cache (cache 'memory', namespace 'demo')" in result.stdout
     assert "memory get_stats():" in result.stdout
     assert "all " in result.stdout
     assert "equal the LLM's answer" in result.stdout
@@ -88,6 +91,12 @@ def test_demo_numbers_are_consistent(tmp_path: Path) -> None:
     assert report["mismatches"] == 0
     assert report["seconds_saved"] > 0
     assert report["uncached_seconds"] > report["elapsed"]
+    # The LLM cache counted what the demo counted, and priced what it saved.
+    llm = report["llm_stats"]
+    assert (llm["hits"], llm["misses"], llm["requests"]) == (report["calls_saved"], report["llm_calls"], 60)
+    assert llm["saved"]["model_calls"] == report["calls_saved"]
+    assert llm["saved"]["prompt_tokens"] > 0
+    assert llm["saved"]["cost"] > 0
     # The provider's own counters tell the same story as the demo's: one computation and one set
     # per LLM call; every other request was a hit or waited for another agent's call in flight.
     stats = report["provider_stats"]
@@ -226,6 +235,20 @@ def test_stats_json_is_valid_json_with_the_contract_keys(tmp_path: Path) -> None
     stats = json.loads(result.stdout)
     assert stats["provider"] == "memory"
     assert {"hits", "misses", "hit_rate", "sets", "deletes", "errors", "size"} <= set(stats)
+    assert stats["llm"]["cache"] == "memory"
+    assert {"requests", "hits", "misses", "saved", "spent", "by_model"} <= set(stats["llm"])
+
+
+def test_stats_shows_the_llm_cache_over_the_cache_it_is_configured_on(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "cache.yaml",
+        "cache:\n  providers:\n    answers: {type: memory}\n  llm: {cache: answers, namespace: agents}\n",
+    )
+
+    result = run("stats", "--config", str(config), cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "LLM-response cache (cache 'answers', namespace 'agents'): counters of this" in result.stdout
 
 
 @pytest.mark.parametrize("command", ["stats", "health"])

@@ -10,24 +10,34 @@ import pytest
 
 from src.cli import output
 from src.cli.demo import (
-    KEY_PREFIX,
+    DEMO_NAMESPACE,
+    DEMO_PRICE,
     DemoResult,
     StandInLLM,
-    cache_key,
+    demo_cache,
     prompt_pool,
     prompt_stream,
     reset_keys,
     run_demo,
 )
 from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
+from src.infrastructure.cache.config.llm_config import LLMCacheConfig, ModelPrice
+from src.infrastructure.cache.llm.response_cache import LLMResponseCache
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
+
+LLM = StandInLLM(latency=0)
 
 
 @pytest.fixture
-def cache() -> Iterator[MemoryCacheProvider]:
+def provider() -> Iterator[MemoryCacheProvider]:
     provider = MemoryCacheProvider(MemoryCacheConfig(max_size=1000, default_ttl=60))
     yield provider
     provider.close()
+
+
+@pytest.fixture
+def cache(provider: MemoryCacheProvider) -> LLMResponseCache:
+    return demo_cache(provider, LLMCacheConfig(), LLM)
 
 
 # ---------------------------------------------------------------- the workload
@@ -58,57 +68,68 @@ def test_prompt_stream_is_skewed_towards_the_first_prompts() -> None:
     assert counts.most_common(1)[0][0] == pool[0]
 
 
-def test_stand_in_llm_is_a_pure_function_of_the_prompt() -> None:
-    llm = StandInLLM(latency=0)
+def test_stand_in_llm_is_a_pure_function_of_the_request() -> None:
+    request = LLM.request("hello")
 
-    record = llm.complete("hello")
+    response = LLM.complete(request)
 
-    assert record == llm.answer("hello") == StandInLLM(latency=0.5).answer("hello")
-    assert record != llm.answer("hello!")
-    assert record["model"] == llm.model
-    assert (
-        record["usage"]["total_tokens"]
-        == record["usage"]["prompt_tokens"] + record["usage"]["completion_tokens"]
-    )
-    assert StandInLLM(model="other").answer("hello") != record
+    assert response == LLM.answer(request) == StandInLLM(latency=0.5).answer(LLM.request("hello"))
+    assert response != LLM.answer(LLM.request("hello!"))
+    assert response["model"] == LLM.model
+    usage = response["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert StandInLLM(model="other").answer(StandInLLM(model="other").request("hello")) != response
 
 
 def test_stand_in_llm_really_waits() -> None:
     llm = StandInLLM(latency=0.01)
 
     start = time.perf_counter()
-    llm.complete("hello")
+    llm.complete(llm.request("hello"))
 
     assert time.perf_counter() - start >= 0.01
 
 
-def test_cache_key_is_stable_namespaced_and_depends_on_model_and_prompt() -> None:
-    key = cache_key("m", "p")
+def test_the_demo_cache_keeps_to_its_namespace_and_prices_the_stand_in_model(
+    provider: MemoryCacheProvider,
+) -> None:
+    mine = ModelPrice(prompt_per_1m=1, completion_per_1m=1)
+    cache = demo_cache(provider, LLMCacheConfig(namespace="services", prices={"gpt-4o": mine}), LLM)
 
-    assert key == cache_key("m", "p")
-    assert key.startswith(KEY_PREFIX)
-    assert len(key) == len(KEY_PREFIX) + 64
-    assert len({key, cache_key("m2", "p"), cache_key("m", "p2"), cache_key("m\0", "p")}) == 4
+    assert cache.key(LLM.request("p")).startswith(f"{DEMO_NAMESPACE}:v1:chat:")
+    assert demo_cache(provider, LLMCacheConfig(), LLM).get_stats()["namespace"] == DEMO_NAMESPACE
+    run_demo(cache, LLM, ["p", "p"])
+    expected = DEMO_PRICE.cost(LLM.answer(LLM.request("p"))["usage"]["prompt_tokens"], 0)
+    assert cache.get_stats()["saved"]["cost"] >= expected
+    priced = demo_cache(provider, LLMCacheConfig(prices={LLM.model: mine}), LLM)
+    run_demo(priced, LLM, ["q", "q"])
+    assert priced.get_stats()["saved"]["cost"] < expected  # the configured price wins
 
 
 # ---------------------------------------------------------------- running it
 
 
-def test_run_demo_calls_the_llm_once_per_distinct_prompt(cache: MemoryCacheProvider) -> None:
-    llm = StandInLLM(latency=0)
+def test_run_demo_calls_the_llm_once_per_distinct_prompt(
+    cache: LLMResponseCache, provider: MemoryCacheProvider
+) -> None:
     stream = prompt_stream(prompt_pool(10), 80, seed=5)
 
-    result = run_demo(cache, llm, stream)
+    result = run_demo(cache, LLM, stream)
 
     assert result.requests == 80
     assert result.llm_calls == result.distinct_prompts == len(set(stream))
     assert result.hits == 80 - result.llm_calls
     assert result.mismatches == 0
-    assert cache.get_size() == result.llm_calls
-    assert cache.get(cache_key(llm.model, stream[0])) == llm.answer(stream[0])
+    assert provider.get_size() == result.llm_calls
+    stats = cache.get_stats()
+    assert (stats["hits"], stats["misses"]) == (result.hits, result.llm_calls)
+    assert stats["saved"]["prompt_tokens"] > 0
+    assert stats["saved"]["cost"] > 0
 
 
-def test_concurrent_agents_call_the_llm_once_per_distinct_prompt(cache: MemoryCacheProvider) -> None:
+def test_concurrent_agents_call_the_llm_once_per_distinct_prompt(
+    cache: LLMResponseCache, provider: MemoryCacheProvider
+) -> None:
     llm = StandInLLM(latency=0.05)
     stream = prompt_stream(prompt_pool(5), 64, seed=2)
 
@@ -116,28 +137,28 @@ def test_concurrent_agents_call_the_llm_once_per_distinct_prompt(cache: MemoryCa
 
     assert result.llm_calls == result.distinct_prompts == len(set(stream))
     assert result.hits == 64 - result.llm_calls
-    assert cache.get_stats()["compute"]["lock_waits"] > 0  # agents did ask at the same moment
+    assert provider.get_stats()["compute"]["lock_waits"] > 0  # agents did ask at the same moment
 
 
-def test_run_demo_counts_a_cached_record_that_differs(cache: MemoryCacheProvider) -> None:
-    llm = StandInLLM(latency=0)
-    cache.set(cache_key(llm.model, "p"), {"text": "stale"})
+def test_run_demo_counts_a_cached_record_that_differs(cache: LLMResponseCache) -> None:
+    cache.complete(LLM.request("p"), lambda: {**LLM.answer(LLM.request("p")), "choices": []})
 
-    result = run_demo(cache, llm, ["p", "p"])
+    result = run_demo(cache, LLM, ["p", "p"])
 
     assert (result.hits, result.llm_calls, result.mismatches) == (2, 0, 2)
 
 
-def test_reset_keys_removes_the_demo_entries_and_nothing_else(cache: MemoryCacheProvider) -> None:
-    llm = StandInLLM(latency=0)
+def test_reset_keys_removes_the_demo_entries_and_nothing_else(
+    cache: LLMResponseCache, provider: MemoryCacheProvider
+) -> None:
     pool = prompt_pool(5)
-    run_demo(cache, llm, pool)
-    cache.set("agent:someone-else", 1)
+    run_demo(cache, LLM, pool)
+    provider.set("agent:someone-else", 1)
 
-    assert reset_keys(cache, llm, pool) == 5
+    assert reset_keys(cache, LLM, pool) == 5
 
-    assert cache.get_size() == 1
-    assert cache.get("agent:someone-else") == 1
+    assert provider.get_size() == 1
+    assert provider.get("agent:someone-else") == 1
 
 
 def test_demo_result_derived_figures() -> None:
@@ -152,6 +173,30 @@ def test_demo_result_derived_figures() -> None:
 
 
 # ---------------------------------------------------------------- formatting and config source
+
+
+def test_demo_report_shows_calls_tokens_and_money_saved(cache: LLMResponseCache) -> None:
+    result = run_demo(cache, LLM, ["p", "q", "p", "p"])
+
+    text = output.demo_report(result, "memory", cache.get_stats(), {"provider": "memory"}, "4 requests")
+
+    saved = cache.get_stats()["saved"]
+    tokens = saved["prompt_tokens"] + saved["completion_tokens"]
+    assert f"tokens saved         {tokens:,} ({saved['prompt_tokens']:,} prompt" in text
+    assert f"money saved          {saved['cost']:.4f} USD" in text
+    assert "LLM-response cache (cache 'memory', namespace 'demo'): counters of this process" in text
+    assert "memory get_stats():" in text
+
+
+def test_llm_stats_report_lists_every_counter() -> None:
+    stats = LLMResponseCache(MemoryCacheProvider(MemoryCacheConfig()), LLMCacheConfig()).get_stats()
+
+    lines = output.llm_stats_report(stats).splitlines()
+
+    assert lines[0].startswith("LLM-response cache (cache 'memory', namespace 'llm')")
+    assert all(len(line) <= 80 for line in lines)
+    labels = {line[2:18].strip() for line in lines if line.startswith("  ") and line[2] != " "}
+    assert labels == {key.replace("_", " ") for key in stats} - {"cache", "namespace"}
 
 
 def test_one_line_collapses_newlines() -> None:

@@ -135,7 +135,7 @@ def test_the_cli_refuses_a_misspelt_root_instead_of_reporting_memory_ok(tmp_path
         (
             {"default_provder": "memory"},
             "cache.default_provder: unknown setting; did you mean 'default_provider'? "
-            "(known: default_provider, providers)",
+            "(known: default_provider, llm, providers)",
         ),
         (
             {"providers": {"redsi": {}}},

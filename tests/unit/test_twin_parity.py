@@ -81,6 +81,26 @@ DIFFERENCES.update(
     }
 )
 
+_LLM = "src.infrastructure.cache.llm.streaming"
+DIFFERENCES.update(
+    {
+        f"{_LLM}:relay_async": (
+            "a sync caller runs get_or_set in a thread beside it and abandons the stream by setting "
+            "a flag the thread reads at the next chunk; an async caller runs it in a task of its own "
+            "loop, which it cancels to abandon the stream at once"
+        ),
+        f"{_LLM}:iterator_of_async": (
+            "an async model call may return an awaitable of its stream (the OpenAI SDK's AsyncStream), "
+            "which is awaited; the sync twin refuses an awaitable, pointing to stream_async"
+        ),
+        f"{_LLM}:resolved_async": (
+            "an async model call's result may be an awaitable, which is awaited; the sync twin refuses "
+            "one with a TypeError pointing to complete_async"
+        ),
+        f"{_LLM}:close_async": "an async iterator closes with aclose(), a sync one with close()",
+    }
+)
+
 #: Stand-ins of the async colour: ``name = await <stand-in>`` in an async twin, then ``name``,
 #: reads as the sync twin's expression. -> (that expression, why the twin reads something else).
 PER_LOOP: dict[str, tuple[str, str]] = {

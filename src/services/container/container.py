@@ -6,7 +6,9 @@ from dependency_injector import containers, providers
 
 from src.infrastructure.cache.config.cache_config import CacheConfig
 from src.interfaces.llm.cache import ICacheProvider
+from src.interfaces.llm.response_cache import ILLMResponseCache
 from src.services.container.bindings.cache_bindings import CacheServiceBindings
+from src.services.container.bindings.llm_bindings import LLMCacheBindings
 from src.services.container.resolver import ContainerResolver
 
 
@@ -17,4 +19,9 @@ class ApplicationContainer(containers.DeclarativeContainer):
 
     cache = providers.Container(CacheServiceBindings, config=config)
 
-    resolver = providers.Singleton(ContainerResolver, providers.Dict({ICacheProvider: cache.registration}))
+    llm = providers.Container(LLMCacheBindings, config=config, caches=cache.caches)
+
+    resolver = providers.Singleton(
+        ContainerResolver,
+        providers.Dict({ICacheProvider: cache.registration, ILLMResponseCache: llm.registration}),
+    )

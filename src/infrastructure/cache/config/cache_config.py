@@ -26,6 +26,7 @@ from src.infrastructure.cache.config.base_config import (
     RemoteCacheConfig,
 )
 from src.infrastructure.cache.config.caches import IMPLICIT_CACHES, PROVIDER_CONFIG_TYPES, parse_caches
+from src.infrastructure.cache.config.llm_config import LLMCacheConfig, ModelPrice, parse_llm
 from src.infrastructure.cache.config.redis_config import RedisCacheConfig, parse_address
 from src.infrastructure.cache.config.sections import SettingError, did_you_mean, display, refuse_unknown_keys
 
@@ -39,15 +40,21 @@ __all__ = [
     "CircuitBreakerConfig",
     "ConnectionPoolConfig",
     "FailurePolicyConfig",
+    "LLMCacheConfig",
     "MemoryCacheConfig",
+    "ModelPrice",
     "RedisCacheConfig",
     "RemoteCacheConfig",
     "parse_address",
 ]
 
 ROOT = "cache"
-#: The keys of the ``cache:`` section.
+#: The keys of the ``cache:`` section that only agent-cache uses: at the top level of a file they
+#: are a misplaced cache section (the loader says so).
 SECTION_KEYS = ("default_provider", "providers")
+#: Every key of the ``cache:`` section. ``llm`` is not in SECTION_KEYS: a framework's file may well
+#: have a top-level ``llm:`` of its own.
+KNOWN_KEYS = (*SECTION_KEYS, "llm")
 
 
 @dataclass(frozen=True)
@@ -60,11 +67,18 @@ class CacheConfig:
     providers: Mapping[str, BaseCacheConfig]
     #: Where this configuration was read from, for people (a path, or the packaged defaults).
     source: str = field(default="<mapping>", compare=False)
+    #: The LLM-response cache (``cache.llm``); its ``cache`` unset means ``default_provider``.
+    llm: LLMCacheConfig = field(default_factory=LLMCacheConfig)
 
     @property
     def enabled_providers(self) -> dict[str, BaseCacheConfig]:
         """The caches to register, by name, in configuration order."""
         return {name: config for name, config in self.providers.items() if config.enabled}
+
+    @property
+    def llm_cache(self) -> str:
+        """The named cache that holds the LLM-response cache's answers."""
+        return self.llm.cache or self.default_provider
 
     def type_of(self, name: str) -> str:
         """The provider type of cache ``name`` (``"memory"``, ``"redis"``); ``KeyError`` if none."""
@@ -74,10 +88,11 @@ class CacheConfig:
     def from_mapping(cls, section: Any, source: str = "<mapping>") -> CacheConfig:
         """Validate the parsed ``cache:`` section; raise :class:`CacheConfigError` naming the key path."""
         section = _section(section)
-        refuse_unknown_keys(section, ROOT, SECTION_KEYS)
+        refuse_unknown_keys(section, ROOT, KNOWN_KEYS)
         providers = parse_caches(section.get("providers"), f"{ROOT}.providers")
         default = _default_provider(section.get("default_provider", "memory"), providers)
-        return cls(default_provider=default, providers=providers, source=source)
+        llm = parse_llm(section.get("llm"), f"{ROOT}.llm", providers)
+        return cls(default_provider=default, providers=providers, source=source, llm=llm)
 
     def display(self) -> dict[str, Any]:
         """The resolved configuration as plain data, secrets masked: safe to print or log."""
@@ -86,6 +101,7 @@ class CacheConfig:
             "providers": {
                 name: {"type": config.type_name, **display(config)} for name, config in self.providers.items()
             },
+            "llm": self.llm.display(self.default_provider),
         }
 
 
