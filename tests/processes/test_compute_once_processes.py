@@ -161,3 +161,52 @@ def test_a_holder_killed_mid_compute_delays_the_others_at_most_the_lease_time(
     assert result["answers"] == ["answer from waiter"]
     assert result["answered_at"] - killed_at < LEASE + 1.0
     assert _model_calls(counter, redis_endpoint) == 2
+
+
+def test_across_processes_one_caller_refreshes_a_stale_entry_and_the_others_get_it_stale(
+    shared: dict[str, Any], counter: tuple[str, str], redis_endpoint: RedisEndpoint
+) -> None:
+    options = {"stale_ttl": 30, "stale_while_revalidate": True}
+    seed = _spawn(
+        {
+            **shared,
+            "name": "seed",
+            "key": "prompt",
+            "workers": 1,
+            "colour": "threads",
+            "compute_seconds": 0,
+            "start_at": 0,
+            "counter_url": counter[0],
+            "counter": counter[1],
+            "options": {**options, "ttl": 0.5},
+        }
+    )
+    assert _wait_for(seed, "answers")["answers"] == ["answer from seed"]
+    assert seed.wait(timeout=30) == 0
+    time.sleep(0.7)  # the seeded entry is stale now, and kept for stale serving
+    start_at = time.time() + START_DELAY
+    children = [
+        _spawn(
+            {
+                **shared,
+                "name": f"process-{index}",
+                "key": "prompt",
+                "workers": 4,
+                "colour": "threads",
+                "compute_seconds": 1.0,
+                "start_at": start_at,
+                "counter_url": counter[0],
+                "counter": counter[1],
+                "options": options,
+            }
+        )
+        for index in range(4)
+    ]
+    results = [_wait_for(child, "answers") for child in children]
+    for child in children:
+        assert child.wait(timeout=30) == 0
+    answers = [answer for result in results for answer in result["answers"]]
+    assert _model_calls(counter, redis_endpoint) == 2  # the seed, and one refresh
+    assert answers.count("answer from seed") == 15  # served stale, at once
+    [refreshed] = [answer for answer in answers if answer != "answer from seed"]
+    assert refreshed.startswith("answer from process-")

@@ -70,7 +70,7 @@ DIFFERENCES.update(
 _COMPUTE = "src.infrastructure.cache.compute"
 DIFFERENCES.update(
     {
-        f"{_COMPUTE}.engine:ComputeOnce._compute_async": (
+        f"{_COMPUTE}.misses:Misses.compute_async": (
             "get_or_set_async's compute may return an awaitable, which it awaits; get_or_set's "
             "compute must not, and the sync twin refuses one with a TypeError pointing to the async form"
         ),

@@ -24,7 +24,7 @@ class CacheProviderBase(ICacheProvider):
     """Implements ``get_or_set``/``get_or_set_async`` over the subclass's own contract methods."""
 
     def __init__(self, compute: ComputeSettings | None = None) -> None:
-        self.compute = ComputeOnce(self, self.leases, compute or ComputeSettings())
+        self.compute = ComputeOnce(self, self.leases, compute or ComputeSettings(), (), self._ttl_default)
 
     #: Names of the namespaces this view is nested in, outermost first; empty for a cache itself.
     path: tuple[str, ...] = ()
@@ -35,7 +35,15 @@ class CacheProviderBase(ICacheProvider):
 
     def _adopt_compute(self, parent: CacheProviderBase) -> None:
         """Give this namespace view ``parent``'s compute-once, over this view's reads and writes."""
-        self.compute = parent.compute.for_namespace(self, self.leases, self.path)
+        self.compute = parent.compute.for_namespace(self, self.leases, self.path, self._ttl_default)
+
+    @property
+    @abstractmethod
+    def default_ttl(self) -> float:
+        """Seconds an entry lives when written without a TTL (0: never expires)."""
+
+    def _ttl_default(self) -> float:
+        return self.default_ttl
 
     @abstractmethod
     def get_entry(self, key: str) -> StoredEntry | Any:

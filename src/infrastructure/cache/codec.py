@@ -61,12 +61,17 @@ class Timed:
 
 @dataclass(frozen=True, slots=True)
 class StoredEntry:
-    """A value as ``get_entry`` reads it: with when it stops being fresh (provider clock) and its
-    compute time; ``fresh_until`` is infinite for an entry written without freshness."""
+    """A value as ``get_entry`` reads it: ``fresh_for``, the seconds it stays fresh from the
+    moment it was read (infinite for an entry written without freshness; 0 or less: stale), and
+    ``compute_seconds``, how long computing it took (0 when unknown)."""
 
     value: Any
-    fresh_until: float
+    fresh_for: float
     compute_seconds: float
+
+    @property
+    def fresh(self) -> bool:
+        return self.fresh_for > 0
 
 
 class PayloadCodec:
@@ -131,9 +136,7 @@ class PayloadCodec:
             return _loads(payload)
         except serialization.PayloadDecodeError as exc:
             entry = self._entry_or_miss(key, payload, exc)
-            if entry is MISSING or entry.fresh_until <= self._clock():
-                return MISSING
-            return entry.value
+            return entry.value if entry is not MISSING and entry.fresh else MISSING
 
     def decode_entry(self, key: str, payload: bytes | str) -> StoredEntry | Any:
         """``payload`` as a :class:`StoredEntry` (stale or not), or ``MISSING``. Counts no lookup."""
@@ -155,7 +158,7 @@ class PayloadCodec:
         """A GET reply as a :class:`StoredEntry` (stale or not), or ``MISSING``; counts one lookup
         (a stale entry counts as a miss: ``get`` would not return it)."""
         entry = MISSING if payload is None else self.decode_entry(key, payload)
-        if entry is MISSING or entry.fresh_until <= self._clock():
+        if entry is MISSING or not entry.fresh:
             self._stats.record_miss()
         else:
             self._stats.record_hit()
@@ -183,7 +186,8 @@ class PayloadCodec:
         if payload[:1] == TIMED_FORMAT and isinstance(payload, bytes) and len(payload) > _TIMED_BODY:
             try:
                 fresh_until, compute_seconds = _TIMED_HEADER.unpack_from(payload, 1)
-                return StoredEntry(_loads(payload[_TIMED_BODY:]), fresh_until, compute_seconds)
+                value = _loads(payload[_TIMED_BODY:])
+                return StoredEntry(value, fresh_until - self._clock(), compute_seconds)
             except serialization.PayloadDecodeError as bad:
                 exc = bad
         if not isinstance(exc, serialization.PendingValue):

@@ -1,237 +1,157 @@
 """Compute-once: ``get_or_set`` for any provider, written once over the contract.
 
-Guarantees (the provider's docstrings and the README state them for users):
+Guarantees (the contract's docstring states them for users):
 
-* A hit costs one ``get``. Only a miss takes a lock.
-* At most one computation per key at a time among every caller sharing the cache: threads and tasks
-  of this process share an in-process flight (:mod:`.flights`); processes sharing a Redis namespace
-  share a lease in Redis (:mod:`.leases`), taken by the flight's leader only - so a process sends
-  one lease request per missing key, however many of its callers ask.
-* Waiting is bounded by ``wait_timeout``: then a caller computes itself rather than hang. Waiters
-  of another process poll with backoff (10 ms, growing by half, at most 250 ms); waiters in this
-  process wait for the flight's completion signal.
-* A failing ``compute`` raises to its caller and to the callers sharing its flight; nothing is
-  cached and the lease is released, so the next caller computes again.
-* Cancelling a waiter cancels only its wait. Cancelling (or interrupting) the computing caller
-  releases the lease and abandons the flight; one of its waiters then takes over.
-* Without leases (the memory provider, or a Redis cache served by its fallback during an outage)
-  the in-process flight still holds.
+* A hit costs one ``get`` (with stale serving or XFetch on: one ``get_entry``, also one round
+  trip). Only a miss takes a lock.
+* At most one computation per key at a time among every caller sharing the cache (:mod:`.misses`):
+  an in-process flight, and a lease in Redis across processes. Waits are bounded by
+  ``wait_timeout``; a failing computation reaches every caller sharing it and caches nothing.
+* Stale serving (opt-in, ``stale_ttl`` > 0): an entry is kept ``stale_ttl`` seconds past its TTL.
+  With ``stale_while_revalidate``, a caller finding it stale gets the stale value at once, and
+  exactly one caller - one per process via the flight, one across processes via a refresh lock
+  beside the key - computes a fresh one (and gets it). With ``stale_if_error``, a computation
+  that fails while a stale value is there serves that value instead (logged, counted) until the
+  window ends.
+* XFetch (``beta`` > 0): a fresh entry may be refreshed early by one caller, with a probability
+  that grows as its expiry nears (:func:`.miss.refresh_early`); if that refresh fails, the caller
+  still gets the fresh value it found.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import secrets
-import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
 from typing import Any
 
-from src.infrastructure.cache.compute.flights import Flight, Flights
+from src.infrastructure.cache.codec import StoredEntry
+from src.infrastructure.cache.compute.flights import Flights
 from src.infrastructure.cache.compute.leases import MISSING, Leases
+from src.infrastructure.cache.compute.miss import Miss, refresh_early
+from src.infrastructure.cache.compute.misses import EntryCache, Misses
 from src.infrastructure.cache.compute.renewer import LeaseRenewer
 from src.infrastructure.cache.compute.settings import ComputeSettings
 from src.infrastructure.cache.compute.stats import ComputeStats
-from src.interfaces.llm.cache import CacheError, CacheUnavailableError, ICacheProvider
+from src.interfaces.llm.cache import CacheError, CacheUnavailableError
 
 logger = logging.getLogger(__name__)
-
-#: Polling a lease held by another process: first wait, growth factor, longest wait (seconds).
-POLL_FIRST, POLL_GROWTH, POLL_LONGEST = 0.01, 1.5, 0.25
 
 Compute = Callable[[], Any]
 AsyncCompute = Callable[[], Any | Awaitable[Any]]
 
 
-class _TimedOut:
-    """The wait for another process's computation reached ``wait_timeout``."""
-
-
-_TIMED_OUT = _TimedOut()
-
-
-@dataclass(slots=True)
-class _Miss:
-    """One caller's miss: what to compute, how to store it, until when to wait for others."""
-
-    key: str
-    flight: tuple[tuple[str, ...], str]  # (namespace path, key): the in-process flight it joins
-    compute: Callable[[], Any]
-    ttl: float | None
-    settings: ComputeSettings
-    deadline: float
-
-    @classmethod
-    def of(
-        cls,
-        scope: tuple[str, ...],
-        key: str,
-        compute: Callable[[], Any],
-        ttl: float | None,
-        settings: ComputeSettings,
-    ) -> _Miss:
-        if not callable(compute):
-            raise TypeError(f"compute must be a zero-argument callable, got {type(compute).__name__}")
-        deadline = time.monotonic() + settings.wait_timeout
-        return cls(key, (scope, key), compute, ttl, settings, deadline)
-
-    def seconds_left(self) -> float:
-        return self.deadline - time.monotonic()
-
-
 class ComputeOnce:
-    """The compute-once layer of one cache: its flights, lease renewer and counters.
+    """The compute-once layer of one cache: ``get_or_set`` over ``cache``'s reads and writes.
 
     ``cache`` is the provider as callers see it (wrappers included: a failure policy applies to the
-    reads and writes made here); ``leases`` returns that provider's lease capability now, or None.
+    reads and writes made here); ``leases`` returns that provider's lease capability now, or None;
+    ``default_ttl`` is the cache's, for a ``get_or_set`` without TTL.
     """
 
     def __init__(
         self,
-        cache: ICacheProvider,
+        cache: EntryCache,
         leases: Callable[[], Leases | None],
         settings: ComputeSettings,
         scope: tuple[str, ...] = (),
+        default_ttl: Callable[[], float] = lambda: 0.0,
     ) -> None:
         self._cache = cache
         self._leases = leases
         self.settings = settings
         self.stats = ComputeStats()
         self._scope = scope
-        self._flights = Flights()
-        self._renewer = LeaseRenewer()
+        self._default_ttl = default_ttl
+        self._misses = Misses(cache, leases, Flights(), LeaseRenewer(), self.stats)
 
     def for_namespace(
-        self, cache: ICacheProvider, leases: Callable[[], Leases | None], scope: tuple[str, ...]
+        self,
+        cache: EntryCache,
+        leases: Callable[[], Leases | None],
+        scope: tuple[str, ...],
+        default_ttl: Callable[[], float],
     ) -> ComputeOnce:
         """The compute-once of ``cache``, a namespace (``scope``) of this one's cache: over the
         namespace's own reads and writes, sharing this one's flights (one per scope and key: the
         same namespace asked through two view objects still computes once), counters and renewer."""
-        view = ComputeOnce(cache, leases, self.settings, scope)
-        view.stats, view._flights, view._renewer = self.stats, self._flights, self._renewer
+        view = ComputeOnce(cache, leases, self.settings, scope, default_ttl)
+        view.stats = self.stats
+        view._misses = self._misses.for_cache(cache, leases)
         return view
+
+    def _miss(self, key: str, compute: Compute, ttl: float | None, settings: ComputeSettings) -> Miss:
+        return Miss.of(
+            self._scope, key, compute=compute, ttl=ttl, settings=settings, default_ttl=self._default_ttl()
+        )
 
     # ---------------------------------------------------------------- sync
 
     def get_or_set(self, key: str, compute: Compute, ttl: float | None, options: dict[str, Any]) -> Any:
         """See ``ICacheProvider.get_or_set``."""
+        if options or self.settings.keeps_entry_metadata:
+            return self._get_or_set_with(key, compute, ttl, self.settings.with_options(options))
         value = self._cache.get(key, MISSING)
         if value is not MISSING:
             return value
-        miss = _Miss.of(self._scope, key, compute, ttl, self.settings.with_options(options))
-        while True:
-            flight, leads = self._flights.join(miss.flight)
-            if leads:
-                return self._lead(miss, flight)
-            self.stats.count(lock_waits=1)
-            if not flight.wait(miss.seconds_left()):
-                self.stats.count(lock_timeouts=1)
-                return self._compute_and_set(miss)
-            if not flight.abandoned:
-                return _outcome(flight)
+        return self._misses.resolve(self._miss(key, compute, ttl, self.settings))
 
-    def _lead(self, miss: _Miss, flight: Flight) -> Any:
+    def _get_or_set_with(
+        self, key: str, compute: Compute, ttl: float | None, settings: ComputeSettings
+    ) -> Any:
+        if not settings.keeps_entry_metadata:
+            value = self._cache.get(key, MISSING)
+            if value is not MISSING:
+                return value
+            return self._misses.resolve(self._miss(key, compute, ttl, settings))
+        entry = self._cache.get_entry(key)
+        miss = self._miss(key, compute, ttl, settings)
+        if entry is MISSING:
+            return self._misses.resolve(miss)
+        if entry.fresh:
+            if refresh_early(entry, settings.beta):
+                return self._refresh(miss, entry)
+            return entry.value
+        if settings.stale_while_revalidate:
+            return self._refresh(miss, entry)
         try:
-            value = self._resolve(miss)
+            return self._misses.resolve(miss)
         except Exception as exc:
-            self._flights.land(miss.flight, flight, error=exc)
-            raise
-        except BaseException:
-            self._flights.land(miss.flight, flight, abandoned=True)
-            raise
-        self._flights.land(miss.flight, flight, value=value)
-        return value
+            return self._stale_on_error(miss, entry, exc)
 
-    def _resolve(self, miss: _Miss) -> Any:
-        """The value of the key: found, computed here under the lease, or waited for."""
-        leases = self._leases()
-        if leases is None:
-            value = self._cache.get(miss.key, MISSING)  # a flight that just landed may have stored it
-            return self._compute_and_set(miss) if value is MISSING else value
-        token = secrets.token_hex(8)
-        while True:
-            try:
-                taken, value = leases.acquire(miss.key, token, miss.settings.lease_ttl)
-            except CacheUnavailableError:
-                return self._compute_and_set(miss)  # degraded: in-process only
-            except BaseException:
-                # Interrupted with the request maybe sent: the lease may be ours. Release it (a
-                # no-op if it is not), or the others would wait out its whole lease time.
-                with suppress(CacheError):
-                    leases.release(miss.key, token)
+    def _refresh(self, miss: Miss, entry: StoredEntry) -> Any:
+        """Become the one caller refreshing ``entry`` (return the new value), or serve ``entry``."""
+        flight, leads = self._misses.flights.join(miss.flight)
+        if not leads:  # another caller of this process refreshes (or computes) it now
+            return self._served(entry)
+        try:
+            refreshed = self._refresh_as_leader(miss)
+        except BaseException as exc:
+            self._misses.flights.land(miss.flight, flight, value=entry.value)
+            if not isinstance(exc, Exception):
                 raise
-            if value is not MISSING:
-                return value
-            if taken:
-                return self._compute_holding(leases, token, miss)
-            self.stats.count(lock_waits=1)
-            value = self._wait_for_holder(leases, miss)
-            if value is _TIMED_OUT:
-                self.stats.count(lock_timeouts=1)
-                return self._compute_and_set(miss)
-            if value is not MISSING:
-                return value
-            # The lease is gone without a value (its holder failed or was cancelled): take it.
+            return self._stale_on_error(miss, entry, exc)
+        if refreshed is MISSING:  # another process refreshes it
+            self._misses.flights.land(miss.flight, flight, value=entry.value)
+            return self._served(entry)
+        self._misses.flights.land(miss.flight, flight, value=refreshed)
+        if entry.fresh:
+            self.stats.count(early_refreshes=1)
+        return refreshed
 
-    def _wait_for_holder(self, leases: Leases, miss: _Miss) -> Any:
-        """Poll until a value appears (it), the lease goes (MISSING) or the deadline (_TIMED_OUT)."""
-        pause = POLL_FIRST
-        while (left := miss.seconds_left()) > 0:
-            time.sleep(min(pause, left))
-            pause = min(pause * POLL_GROWTH, POLL_LONGEST)
-            try:
-                held, value = leases.peek(miss.key)
-            except CacheUnavailableError:
-                return _TIMED_OUT
-            if value is not MISSING or not held:
-                return value
-        return _TIMED_OUT
-
-    def _compute_holding(self, leases: Leases, token: str, miss: _Miss) -> Any:
-        """Compute while holding the key's lease, then store the value in its place."""
-        self._renewer.add(leases, miss.key, token, miss.settings.lease_ttl)
+    def _refresh_as_leader(self, miss: Miss) -> Any:
+        """The fresh value, computed and stored here; or MISSING if another process refreshes."""
+        leases, token = self._leases(), secrets.token_hex(8)
+        if leases is not None and not _won(leases.try_refresh, miss, token):
+            return MISSING
         try:
-            value = self._compute(miss.compute)
-        except BaseException:
-            self._renewer.remove(leases, miss.key, token)
-            with suppress(CacheError):
-                leases.release(miss.key, token)
-            raise
-        self._renewer.remove(leases, miss.key, token)
-        try:
-            stored = leases.store(miss.key, token, value, miss.ttl)
-        except CacheUnavailableError:
-            self._cache.set(miss.key, value, miss.ttl)  # through the failure policy, as any write
-            return value
-        except BaseException:
-            with suppress(CacheError):
-                leases.release(miss.key, token)
-            raise
-        if not stored:
-            logger.info(
-                "compute-once: %r was set, deleted or re-leased while computing; not stored", miss.key
-            )
-        return value
-
-    def _compute_and_set(self, miss: _Miss) -> Any:
-        value = self._compute(miss.compute)
-        self._cache.set(miss.key, value, miss.ttl)
-        return value
-
-    def _compute(self, compute: Compute) -> Any:
-        try:
-            value = compute()
-        except BaseException:
-            self.stats.count(compute_errors=1)
-            raise
-        if inspect.isawaitable(value):
-            _discard(value)
-            self.stats.count(compute_errors=1)
-            raise TypeError("get_or_set's compute returned an awaitable; use get_or_set_async for it")
-        self.stats.count(computes=1)
+            value = self._misses.compute_and_set(miss)
+        finally:
+            if leases is not None:
+                with suppress(CacheError):
+                    leases.end_refresh(miss.key, token)
         return value
 
     # ---------------------------------------------------------------- async
@@ -240,124 +160,97 @@ class ComputeOnce:
         self, key: str, compute: AsyncCompute, ttl: float | None, options: dict[str, Any]
     ) -> Any:
         """See ``ICacheProvider.get_or_set_async``."""
+        if options or self.settings.keeps_entry_metadata:
+            return await self._get_or_set_with_async(key, compute, ttl, self.settings.with_options(options))
         value = await self._cache.get_async(key, MISSING)
         if value is not MISSING:
             return value
-        miss = _Miss.of(self._scope, key, compute, ttl, self.settings.with_options(options))
-        while True:
-            flight, leads = self._flights.join(miss.flight)
-            if leads:
-                return await self._lead_async(miss, flight)
-            self.stats.count(lock_waits=1)
-            if not await flight.wait_async(miss.seconds_left()):
-                self.stats.count(lock_timeouts=1)
-                return await self._compute_and_set_async(miss)
-            if not flight.abandoned:
-                return _outcome(flight)
+        return await self._misses.resolve_async(self._miss(key, compute, ttl, self.settings))
 
-    async def _lead_async(self, miss: _Miss, flight: Flight) -> Any:
+    async def _get_or_set_with_async(
+        self, key: str, compute: AsyncCompute, ttl: float | None, settings: ComputeSettings
+    ) -> Any:
+        if not settings.keeps_entry_metadata:
+            value = await self._cache.get_async(key, MISSING)
+            if value is not MISSING:
+                return value
+            return await self._misses.resolve_async(self._miss(key, compute, ttl, settings))
+        entry = await self._cache.get_entry_async(key)
+        miss = self._miss(key, compute, ttl, settings)
+        if entry is MISSING:
+            return await self._misses.resolve_async(miss)
+        if entry.fresh:
+            if refresh_early(entry, settings.beta):
+                return await self._refresh_async(miss, entry)
+            return entry.value
+        if settings.stale_while_revalidate:
+            return await self._refresh_async(miss, entry)
         try:
-            value = await self._resolve_async(miss)
+            return await self._misses.resolve_async(miss)
         except Exception as exc:
-            self._flights.land(miss.flight, flight, error=exc)
-            raise
-        except BaseException:
-            self._flights.land(miss.flight, flight, abandoned=True)
-            raise
-        self._flights.land(miss.flight, flight, value=value)
-        return value
+            return self._stale_on_error(miss, entry, exc)
 
-    async def _resolve_async(self, miss: _Miss) -> Any:
-        leases = self._leases()
-        if leases is None:
-            value = await self._cache.get_async(miss.key, MISSING)
-            return await self._compute_and_set_async(miss) if value is MISSING else value
-        token = secrets.token_hex(8)
-        while True:
-            try:
-                taken, value = await leases.acquire_async(miss.key, token, miss.settings.lease_ttl)
-            except CacheUnavailableError:
-                return await self._compute_and_set_async(miss)
-            except BaseException:
-                with suppress(CacheError):
-                    await asyncio.shield(leases.release_async(miss.key, token))
+    async def _refresh_async(self, miss: Miss, entry: StoredEntry) -> Any:
+        flight, leads = self._misses.flights.join(miss.flight)
+        if not leads:
+            return self._served(entry)
+        try:
+            refreshed = await self._refresh_as_leader_async(miss)
+        except BaseException as exc:
+            self._misses.flights.land(miss.flight, flight, value=entry.value)
+            if not isinstance(exc, Exception):
                 raise
-            if value is not MISSING:
-                return value
-            if taken:
-                return await self._compute_holding_async(leases, token, miss)
-            self.stats.count(lock_waits=1)
-            value = await self._wait_for_holder_async(leases, miss)
-            if value is _TIMED_OUT:
-                self.stats.count(lock_timeouts=1)
-                return await self._compute_and_set_async(miss)
-            if value is not MISSING:
-                return value
+            return self._stale_on_error(miss, entry, exc)
+        if refreshed is MISSING:  # another process refreshes it
+            self._misses.flights.land(miss.flight, flight, value=entry.value)
+            return self._served(entry)
+        self._misses.flights.land(miss.flight, flight, value=refreshed)
+        if entry.fresh:
+            self.stats.count(early_refreshes=1)
+        return refreshed
 
-    async def _wait_for_holder_async(self, leases: Leases, miss: _Miss) -> Any:
-        pause = POLL_FIRST
-        while (left := miss.seconds_left()) > 0:
-            await asyncio.sleep(min(pause, left))
-            pause = min(pause * POLL_GROWTH, POLL_LONGEST)
-            try:
-                held, value = await leases.peek_async(miss.key)
-            except CacheUnavailableError:
-                return _TIMED_OUT
-            if value is not MISSING or not held:
-                return value
-        return _TIMED_OUT
-
-    async def _compute_holding_async(self, leases: Leases, token: str, miss: _Miss) -> Any:
-        self._renewer.add(leases, miss.key, token, miss.settings.lease_ttl)
+    async def _refresh_as_leader_async(self, miss: Miss) -> Any:
+        leases, token = self._leases(), secrets.token_hex(8)
+        if leases is not None and not await _won_async(leases.try_refresh_async, miss, token):
+            return MISSING
         try:
-            value = await self._compute_async(miss.compute)
-        except BaseException:
-            self._renewer.remove(leases, miss.key, token)
-            with suppress(CacheError):
-                # Shielded: a cancelled caller still gives its lease up, so another takes over now.
-                await asyncio.shield(leases.release_async(miss.key, token))
-            raise
-        self._renewer.remove(leases, miss.key, token)
-        try:
-            stored = await leases.store_async(miss.key, token, value, miss.ttl)
-        except CacheUnavailableError:
-            await self._cache.set_async(miss.key, value, miss.ttl)
-            return value
-        except BaseException:
-            with suppress(CacheError):
-                await asyncio.shield(leases.release_async(miss.key, token))
-            raise
-        if not stored:
-            logger.info(
-                "compute-once: %r was set, deleted or re-leased while computing; not stored", miss.key
-            )
+            value = await self._misses.compute_and_set_async(miss)
+        finally:
+            if leases is not None:
+                with suppress(CacheError):
+                    await asyncio.shield(leases.end_refresh_async(miss.key, token))
         return value
 
-    async def _compute_and_set_async(self, miss: _Miss) -> Any:
-        value = await self._compute_async(miss.compute)
-        await self._cache.set_async(miss.key, value, miss.ttl)
-        return value
+    # ---------------------------------------------------------------- shared by both colours
 
-    async def _compute_async(self, compute: AsyncCompute) -> Any:
-        try:
-            value = compute()
-            if inspect.isawaitable(value):
-                value = await value
-        except BaseException:
-            self.stats.count(compute_errors=1)
-            raise
-        self.stats.count(computes=1)
-        return value
+    def _served(self, entry: StoredEntry) -> Any:
+        """``entry``'s value, counted when stale."""
+        if not entry.fresh:
+            self.stats.count(stale_served=1)
+        return entry.value
 
-
-def _outcome(flight: Flight) -> Any:
-    """A finished flight's value, or its error raised again (to a caller that shared it)."""
-    if flight.error is not None:
-        raise flight.error
-    return flight.value
+    def _stale_on_error(self, miss: Miss, entry: StoredEntry, exc: Exception) -> Any:
+        """After a failed refresh or recomputation: the fresh value found (an early refresh), the
+        stale one (``stale_if_error``), or the error. An error of the cache itself always raises."""
+        if isinstance(exc, CacheError) or not (entry.fresh or miss.settings.stale_if_error):
+            raise exc
+        logger.warning("compute-once: computing %r failed (%s); serving the value found", miss.key, exc)
+        return self._served(entry)
 
 
-def _discard(awaitable: Any) -> None:
-    close = getattr(awaitable, "close", None)
-    if close is not None:
-        close()  # a coroutine never awaited would warn at garbage collection
+def _won(try_refresh: Callable[[str, str, float], bool], miss: Miss, token: str) -> bool:
+    """Whether this caller may refresh: it took the refresh lock, or the backend is away (then the
+    in-process flight alone decides)."""
+    try:
+        return try_refresh(miss.key, token, miss.settings.lease_ttl)
+    except CacheUnavailableError:
+        return True
+
+
+async def _won_async(
+    try_refresh: Callable[[str, str, float], Awaitable[bool]], miss: Miss, token: str
+) -> bool:
+    try:
+        return await try_refresh(miss.key, token, miss.settings.lease_ttl)
+    except CacheUnavailableError:
+        return True

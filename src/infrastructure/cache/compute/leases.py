@@ -58,6 +58,15 @@ class Leases(ABC):
         """Give the lease up without a value (the computation failed or was cancelled)."""
 
     @abstractmethod
+    def try_refresh(self, key: str, token: str, seconds: float) -> bool:
+        """Take the right to refresh ``key``'s (stale or early) value for ``seconds``, unless
+        another caller holds it: one refresher across processes while the old value is served."""
+
+    @abstractmethod
+    def end_refresh(self, key: str, token: str) -> None:
+        """Give up the right to refresh ``key`` taken with ``token`` (a no-op if it is not held)."""
+
+    @abstractmethod
     async def acquire_async(self, key: str, token: str, seconds: float) -> tuple[bool, Any]:
         """Async twin of :meth:`acquire`."""
 
@@ -76,3 +85,11 @@ class Leases(ABC):
     @abstractmethod
     async def release_async(self, key: str, token: str) -> None:
         """Async twin of :meth:`release`."""
+
+    @abstractmethod
+    async def try_refresh_async(self, key: str, token: str, seconds: float) -> bool:
+        """Async twin of :meth:`try_refresh`."""
+
+    @abstractmethod
+    async def end_refresh_async(self, key: str, token: str) -> None:
+        """Async twin of :meth:`end_refresh`."""

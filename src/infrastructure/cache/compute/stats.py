@@ -9,7 +9,8 @@ COUNTERS = ("computes", "compute_errors", "lock_waits", "lock_timeouts", "stale_
 
 
 class ComputeStats:
-    """``computes``: computations run; ``compute_errors``: of those, failed; ``lock_waits``: callers
+    """``computes``: computations that returned a value; ``compute_errors``: computations that
+    raised (the two add up to every computation started); ``lock_waits``: callers
     that waited for another's computation (in this process or another); ``lock_timeouts``: waits
     that reached ``wait_timeout``; ``stale_served``: stale values served (while revalidating or
     after a failed refresh); ``early_refreshes``: refreshes started before expiry (XFetch)."""

@@ -33,6 +33,10 @@ class ForwardingCacheProvider(CacheProviderBase):
     def leases(self) -> Leases | None:
         return self.inner.leases()
 
+    @property
+    def default_ttl(self) -> float:
+        return self.inner.default_ttl
+
     def namespace(self, name: str) -> ForwardingCacheProvider:
         """This wrapper around the inner provider's namespace ``name``: a shallow copy, so it shares
         this wrapper's state (a breaker, counters, instruments), with its own compute-once entry

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from cachetools import TLRUCache
@@ -39,6 +40,15 @@ _NEVER = float("inf")
 # What the cache holds per key: (stored value, ttl seconds). A tuple, not a small class: it is built
 # on every set, and ``_time_to_use`` reads the TTL once when cachetools stores it.
 _Entry = tuple[Any, float]
+
+
+@dataclass(frozen=True, slots=True)
+class _TimedValue:
+    """A timed entry of compute-once as stored by reference (``serialize_values: false``)."""
+
+    value: Any
+    fresh_until: float  # on the provider's timer
+    compute_seconds: float
 
 
 def _time_to_use(_key: str, entry: _Entry, now: float) -> float:
@@ -106,6 +116,10 @@ class MemoryCacheProvider(CacheProviderBase):
         self._space = ""
         self._index = NamespaceIndex()  # shared by every namespace view of this cache
 
+    @property
+    def default_ttl(self) -> float:
+        return self._default_ttl
+
     def __repr__(self) -> str:
         where = f", namespace={'/'.join(self.path)!r}" if self.path else ""
         return f"MemoryCacheProvider(max_size={self.config.max_size}, default_ttl={self._default_ttl}{where})"
@@ -128,7 +142,7 @@ class MemoryCacheProvider(CacheProviderBase):
             return self._codec.encode(value)
         if type(value) is Timed:
             fresh_until = self._timer() + value.fresh_for if value.fresh_for else float("inf")
-            return StoredEntry(value.value, fresh_until, value.compute_seconds)
+            return _TimedValue(value.value, fresh_until, value.compute_seconds)
         return value
 
     def _decode(self, key: str, stored: Any) -> Any:
@@ -136,7 +150,7 @@ class MemoryCacheProvider(CacheProviderBase):
         to a miss) for a stale timed entry or an undecodable payload."""
         if self._serialize:
             value = self._codec.decode(key, stored)
-        elif type(stored) is StoredEntry:
+        elif type(stored) is _TimedValue:
             value = stored.value if stored.fresh_until > self._timer() else MISSING
         else:
             return stored
@@ -147,7 +161,9 @@ class MemoryCacheProvider(CacheProviderBase):
     def _entry(self, key: str, stored: Any) -> StoredEntry | Any:
         if self._serialize:
             return self._codec.decode_entry(key, stored)
-        return stored if type(stored) is StoredEntry else StoredEntry(stored, float("inf"), 0.0)
+        if type(stored) is _TimedValue:
+            return StoredEntry(stored.value, stored.fresh_until - self._timer(), stored.compute_seconds)
+        return StoredEntry(stored, float("inf"), 0.0)
 
     # ---------------------------------------------------------------- single keys
 
@@ -163,15 +179,15 @@ class MemoryCacheProvider(CacheProviderBase):
                 stats.misses += 1
                 return default
             stats.hits += 1
-        if not self._serialize:
-            stored = entry[0]
-            if type(stored) is not StoredEntry:
-                return stored
-        try:
-            return _loads(entry[0])
-        except serialization.PayloadDecodeError:
-            value = self._decode(key, entry[0])  # a timed entry, or logs and counts what it is
-            return default if value is MISSING else value
+        if self._serialize:
+            try:
+                return _loads(entry[0])
+            except serialization.PayloadDecodeError:
+                pass  # a timed entry, or not ours: _decode tells, and counts it
+        elif type(entry[0]) is not _TimedValue:
+            return entry[0]
+        value = self._decode(key, entry[0])
+        return default if value is MISSING else value
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
         check_key(key)
@@ -205,7 +221,7 @@ class MemoryCacheProvider(CacheProviderBase):
         with self._lock:
             entry = self._cache.get(self._space + key)
         found = MISSING if entry is None else self._entry(key, entry[0])
-        if found is MISSING or found.fresh_until <= self._timer():
+        if found is MISSING or not found.fresh:
             self._stats.record_miss()  # a stale entry too: get would not return it
         else:
             self._stats.record_hit()

@@ -16,9 +16,11 @@ computed value is not written over it; in a namespace the lease is indexed like 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from src.infrastructure.cache.codec import TIMED_FORMAT
 from src.infrastructure.cache.compute.leases import MISSING, Leases
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS
 from src.infrastructure.cache.providers.redis.namespace_scripts import INDEX_LUA
@@ -33,8 +35,13 @@ _ACQUIRE = (
     + """
 local value = redis.call('GET', KEYS[1])
 if value then
-  if string.sub(value, 1, 1) == ARGV[3] then return {0} end
-  return {2, value}
+  local first = string.sub(value, 1, 1)
+  if first == ARGV[3] then return {0} end
+  -- A timed entry past its freshness (ARGV[5]: its format byte; ARGV[4]: the caller's clock) is
+  -- stale: a miss, replaced by the lease; any other value is served.
+  if first ~= ARGV[5] or string.len(value) < 17 or struct.unpack('>d', value, 2) > tonumber(ARGV[4]) then
+    return {2, value}
+  end
 end
 local px = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[3] .. ARGV[1], 'PX', px)
@@ -88,6 +95,25 @@ return 0
 """
 
 
+_TRY_REFRESH = """
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2])
+"""
+
+_END_REFRESH = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+#: Suffix of a key's refresh lock (stale-while-revalidate, XFetch), beside the key: the value stays
+#: readable while one caller refreshes it. 0xFD marks it internal: never counted as an entry.
+REFRESH_SUFFIX = b"\xfdrefresh"
+
+
+def _acquire_args(token: str, seconds: float) -> list[Any]:
+    # time.time(): the clock the Redis provider writes timed entries' freshness with (codec).
+    return [token, _ms(seconds), LEASE_MARK, repr(time.time()), TIMED_FORMAT]
+
+
 def _ms(seconds: float) -> int:
     return max(1, round(seconds * 1000))
 
@@ -125,7 +151,7 @@ class RedisLeases(Leases):
     # ---------------------------------------------------------------- sync
 
     def acquire(self, key: str, token: str, seconds: float) -> tuple[bool, Any]:
-        return self._acquired(key, self._run(_ACQUIRE, key, [token, _ms(seconds), LEASE_MARK]))
+        return self._acquired(key, self._run(_ACQUIRE, key, _acquire_args(token, seconds)))
 
     def peek(self, key: str) -> tuple[bool, Any]:
         try:
@@ -144,17 +170,23 @@ class RedisLeases(Leases):
     def release(self, key: str, token: str) -> None:
         self._run(_RELEASE, key, [LEASE_MARK + token.encode()])
 
-    def _run(self, source: str, key: str, args: list[Any]) -> Any:
+    def try_refresh(self, key: str, token: str, seconds: float) -> bool:
+        return bool(self._run(_TRY_REFRESH, key, [token, _ms(seconds)], REFRESH_SUFFIX))
+
+    def end_refresh(self, key: str, token: str) -> None:
+        self._run(_END_REFRESH, key, [token], REFRESH_SUFFIX)
+
+    def _run(self, source: str, key: str, args: list[Any], suffix: bytes = b"") -> Any:
         """Run ``source`` on ``key`` through the sync transport."""
         try:
-            return self._transport.run_script(source, [self._name(key), *self._indexes], args)
+            return self._transport.run_script(source, self._keys_of(key, suffix), args)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
 
     # ---------------------------------------------------------------- async
 
     async def acquire_async(self, key: str, token: str, seconds: float) -> tuple[bool, Any]:
-        return self._acquired(key, await self._run_async(_ACQUIRE, key, [token, _ms(seconds), LEASE_MARK]))
+        return self._acquired(key, await self._run_async(_ACQUIRE, key, _acquire_args(token, seconds)))
 
     async def peek_async(self, key: str) -> tuple[bool, Any]:
         transport = await self._async_transport()
@@ -174,13 +206,25 @@ class RedisLeases(Leases):
     async def release_async(self, key: str, token: str) -> None:
         await self._run_async(_RELEASE, key, [LEASE_MARK + token.encode()])
 
-    async def _run_async(self, source: str, key: str, args: list[Any]) -> Any:
+    async def try_refresh_async(self, key: str, token: str, seconds: float) -> bool:
+        return bool(await self._run_async(_TRY_REFRESH, key, [token, _ms(seconds)], REFRESH_SUFFIX))
+
+    async def end_refresh_async(self, key: str, token: str) -> None:
+        await self._run_async(_END_REFRESH, key, [token], REFRESH_SUFFIX)
+
+    async def _run_async(self, source: str, key: str, args: list[Any], suffix: bytes = b"") -> Any:
         """Run ``source`` on ``key`` through the running loop's transport."""
         transport = await self._async_transport()
         try:
-            return await transport.run_script(source, [self._name(key), *self._indexes], args)
+            return await transport.run_script(source, self._keys_of(key, suffix), args)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "lease script") from exc
+
+    def _keys_of(self, key: str, suffix: bytes) -> list[bytes]:
+        """KEYS of a script on ``key``: the entry and its indexes, or (``suffix``) a key beside it."""
+        if suffix:
+            return [self._name(key) + suffix]
+        return [self._name(key), *self._indexes]
 
     # ---------------------------------------------------------------- replies
 

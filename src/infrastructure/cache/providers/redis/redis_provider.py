@@ -108,6 +108,10 @@ class RedisCacheProvider(CacheProviderBase):
             failure=self._failure,
         )
 
+    @property
+    def default_ttl(self) -> float:
+        return self._default_ttl
+
     def __repr__(self) -> str:
         return f"RedisCacheProvider(server={self._server!r}, db={self._db}, key_prefix={self._keys.prefix!r})"
 
