@@ -88,7 +88,7 @@ def async_contenders(
         for operation, variants in (("get", gets), ("set", sets)):
             case = f"redis {operation}_async, {label}"
             for role, name, op in variants:
-                contenders.append(Contender(case, name, role, _driver(runner, op, workload, tasks)))
+                contenders.append(Contender(case, name, role, driver(runner, op, workload, tasks)))
     return contenders
 
 
@@ -114,7 +114,7 @@ def _setter(set_: Callable[..., Awaitable[object]], value: Any) -> Operation:
     return op
 
 
-def _driver(runner: asyncio.Runner, op: Operation, workload: Workload, tasks: int) -> Callable[[int], int]:
+def driver(runner: asyncio.Runner, op: Operation, workload: Workload, tasks: int) -> Callable[[int], int]:
     """``run(ops)``: ``ops`` calls of ``op`` spread over ``tasks`` concurrent tasks, each awaiting in
     turn; with one task, the runner's own task makes every call (nothing else runs on the loop)."""
     keys, count = workload.keys, len(workload.keys)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from src.benchmarks import pinning
+from src.benchmarks.compute_contenders import compute_contenders
 from src.benchmarks.footprint import measure_footprint
 from src.benchmarks.llm_contenders import llm_key_contenders
 from src.benchmarks.machine import machine_info
@@ -21,6 +22,7 @@ from src.benchmarks.ratios import compute_ratios, ratio_specs
 from src.benchmarks.redis_session import RedisSession, ServerUnreachableError
 from src.benchmarks.report import BenchmarkResult, Row
 from src.benchmarks.runner import Contender, Progress, run_rounds
+from src.benchmarks.scenarios import namespace_clear, stampede
 from src.benchmarks.server import ServerStartError
 from src.benchmarks.workload import KEY_COUNT, Workload, make_workload
 from src.infrastructure.cache.base import CacheProviderBase
@@ -55,6 +57,8 @@ class BenchmarkOptions:
     redis_url: str | None = None
     config_path: str | os.PathLike[str] | None = None
     footprint_entries: int = 100_000
+    #: Other keys beside the namespace-clear scenario (0: the scenario is not run).
+    namespace_keys: int = 0
 
     def command_line(self) -> str:
         """The ``agent-cache bench`` command that runs this (a URL's password masked)."""
@@ -67,6 +71,8 @@ class BenchmarkOptions:
             words += ["--config", os.fspath(self.config_path)]
         if self.footprint_entries != BenchmarkOptions.footprint_entries:
             words += ["--footprint-entries", str(self.footprint_entries)]
+        if self.namespace_keys:
+            words += ["--namespace-keys", str(self.namespace_keys)]
         return shlex.join(words)
 
 
@@ -151,6 +157,11 @@ class _Run:
         contenders = session.contenders(self.workload, runner, self.task_counts, self.say)
         ours = session.ours
         assert isinstance(ours, CacheProviderBase)  # every cache the container builds is one
+        self.say("scenario: a stampede of 64 callers on one missing key")
+        self.notes += stampede(ours, session.raw, runner)
+        if self.options.namespace_keys:
+            self.say(f"scenario: clearing a namespace beside {self.options.namespace_keys:,} other keys")
+            self.notes += namespace_clear(session.config, session.raw, self.options.namespace_keys)
         return contenders + metrics_contenders(REDIS_CASE, ours, self.workload, self.notes)
 
     def memory_contenders(self, stack: ExitStack) -> list[Contender]:
@@ -166,6 +177,10 @@ class _Run:
         observed = MemoryCacheProvider(config)
         stack.callback(observed.close)
         contenders += metrics_contenders(MEMORY_CASE, observed, self.workload, self.notes, scale=MEMORY_SCALE)
+        featured = MemoryCacheProvider(config)
+        stack.callback(featured.close)
+        runner = stack.enter_context(asyncio.Runner())
+        contenders += compute_contenders("memory", featured, self.workload, runner, scale=MEMORY_SCALE)
         return contenders
 
 

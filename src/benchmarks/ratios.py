@@ -12,6 +12,7 @@ import statistics
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from src.benchmarks.compute_contenders import CASES, COMPUTE_ROLES
 from src.benchmarks.metrics_contenders import MEMORY_CASE, METRICS_ROLES, REDIS_CASE
 from src.benchmarks.runner import Samples
 from src.benchmarks.workload import BATCH_SIZE
@@ -29,6 +30,7 @@ ROLES = {
     "raw-ttl": "cachetools TTLCache + lock (one TTL for the whole cache: the issue's reference)",
     "raw-tlru": "cachetools TLRUCache + lock (per-entry TTL: the same work as the provider)",
     **METRICS_ROLES,
+    **COMPUTE_ROLES,
 }
 #: The case of the LLM-response cache's key building (``llm_contenders.py``), where ``raw`` is
 #: the SHA-256 of the request's sorted JSON.
@@ -107,6 +109,9 @@ def ratio_specs(task_counts: tuple[int, ...]) -> list[RatioSpec]:
             RatioSpec(case, "sdk", "plain", "time"),
         ]
     specs.append(RatioSpec(LLM_KEY_CASE, "ours", "raw", "time"))
+    for label in ("redis", "memory"):  # issues 11 and 12: get_or_set hits, namespaces
+        for case, (role, target) in CASES.items():
+            specs.append(RatioSpec(f"{label} {case}", role, "direct", "time", ("<=", target)))
     return specs
 
 

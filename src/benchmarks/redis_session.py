@@ -22,6 +22,7 @@ from dependency_injector import providers as di
 
 from src.benchmarks import peer
 from src.benchmarks.async_contenders import async_contenders, raw_like_provider
+from src.benchmarks.compute_contenders import compute_contenders
 from src.benchmarks.pinning import PinPlan, pin_process
 from src.benchmarks.redis_contenders import Providers, batch_contenders, sync_contenders
 from src.benchmarks.runner import Contender, Progress
@@ -93,6 +94,7 @@ class RedisSession:
         assert isinstance(configured, RedisCacheConfig)
         config = replace(configured, enabled=True, url=self.url, key_prefix=self.prefix)
         bench_config = replace(self._configured, providers={**self._configured.providers, "redis": config})
+        self.config = config
         container = ApplicationContainer(config=di.Object(bench_config))
         self._stack.callback(container.shutdown_resources)
         ours = self.ours = container.resolver().get_named(ICacheProvider, "redis")
@@ -128,6 +130,7 @@ class RedisSession:
                 task_counts=tasks,
             ),
             *batch_contenders(workload, self.raw, self.prefix, providers),
+            *compute_contenders("redis", ours, workload, runner),
         ]
 
     def _cleanup(self, runner: asyncio.Runner, bare: ICacheProvider, ours: ICacheProvider) -> None:

@@ -303,6 +303,13 @@ def _checked_redis_url(_ctx: click.Context, _param: click.Parameter, value: str 
     show_default=True,
     help="Entries for the memory footprint measure (0: skip it).",
 )
+@click.option(
+    "--namespace-keys",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Other keys beside the namespace-clear scenario, e.g. 1000000 (0: skip it).",
+)
 @json_option
 def bench(
     *,
@@ -315,6 +322,7 @@ def bench(
     pin: PinMode,
     redis_url: str | None,
     footprint_entries: int,
+    namespace_keys: int,
     as_json: bool,
 ) -> None:
     """Measure the providers against raw redis-py, redis.asyncio, cachetools and aiocache.
@@ -331,6 +339,7 @@ def bench(
         redis_url=redis_url,
         config_path=config_path,
         footprint_entries=footprint_entries,
+        namespace_keys=namespace_keys,
     )
     try:
         result = run_benchmark(options, progress=lambda line: click.echo(line, err=True))

@@ -80,7 +80,8 @@ def test_while_one_caller_refreshes_every_other_caller_gets_the_stale_value(
         thread.join()
     assert model.calls == 2  # the first write, and one refresh
     assert sorted(answer for answer, _ in answers) == ["v1"] * 15 + ["v2"]
-    assert all(waited < 0.3 for answer, waited in answers if answer == "v1")  # not held up
+    refresher_waited = max(waited for answer, waited in answers if answer == "v2")
+    assert all(waited < refresher_waited for answer, waited in answers if answer == "v1")  # not held up
     assert cache_provider.get("key") == "v2"
     compute = cache_provider.get_stats()["compute"]
     assert compute["stale_served"] == 15

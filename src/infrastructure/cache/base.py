@@ -17,6 +17,7 @@ from src.infrastructure.cache.codec import StoredEntry
 from src.infrastructure.cache.compute.engine import ComputeOnce
 from src.infrastructure.cache.compute.leases import Leases
 from src.infrastructure.cache.compute.settings import ComputeSettings
+from src.infrastructure.cache.sentinels import MISSING
 from src.interfaces.llm.cache import ICacheProvider
 
 
@@ -59,15 +60,25 @@ class CacheProviderBase(ICacheProvider):
         """The cross-process locks this provider offers compute-once now, or None (in-process only)."""
         return None
 
+    # The hit path is here, not in the engine: one call less on every hit (~5% of an in-process get).
+
     def get_or_set(
         self, key: str, compute: Callable[[], Any], ttl: float | None = None, **options: Any
     ) -> Any:
-        return self.compute.get_or_set(key, compute, ttl, options)
+        engine = self.compute
+        if options or not engine.plain:
+            return engine.get_or_set(key, compute, ttl, options)
+        value = self.get(key, MISSING)
+        return engine.miss(key, compute, ttl) if value is MISSING else value
 
     async def get_or_set_async(
         self, key: str, compute: Callable[[], Any | Awaitable[Any]], ttl: float | None = None, **options: Any
     ) -> Any:
-        return await self.compute.get_or_set_async(key, compute, ttl, options)
+        engine = self.compute
+        if options or not engine.plain:
+            return await engine.get_or_set_async(key, compute, ttl, options)
+        value = await self.get_async(key, MISSING)
+        return await engine.miss_async(key, compute, ttl) if value is MISSING else value
 
     def _with_compute_stats(self, stats: dict[str, Any]) -> dict[str, Any]:
         """``stats`` with this provider's compute-once counters under ``compute``."""

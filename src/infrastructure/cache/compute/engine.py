@@ -62,6 +62,8 @@ class ComputeOnce:
         self._cache = cache
         self._leases = leases
         self.settings = settings
+        #: True when a hit is a plain ``get`` (no stale serving, no XFetch): the providers' fast path.
+        self.plain = not settings.keeps_entry_metadata
         self.stats = ComputeStats()
         self._scope = scope
         self._default_ttl = default_ttl
@@ -81,6 +83,14 @@ class ComputeOnce:
         view.stats = self.stats
         view._misses = self._misses.for_cache(cache, leases)
         return view
+
+    def miss(self, key: str, compute: Compute, ttl: float | None) -> Any:
+        """Resolve a miss the caller already found with a plain ``get`` (default settings)."""
+        return self._misses.resolve(self._miss(key, compute, ttl, self.settings))
+
+    async def miss_async(self, key: str, compute: AsyncCompute, ttl: float | None) -> Any:
+        """Async twin of :meth:`miss`."""
+        return await self._misses.resolve_async(self._miss(key, compute, ttl, self.settings))
 
     def _miss(self, key: str, compute: Compute, ttl: float | None, settings: ComputeSettings) -> Miss:
         return Miss.of(

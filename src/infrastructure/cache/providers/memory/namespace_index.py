@@ -4,10 +4,11 @@ Namespaced entries share the cache's TLRU store (one ``max_size``, one LRU order
 that no caller's key can be: ``SPACE_MARK + names joined by NAME_MARK + SPACE_MARK + key``. The marks
 are lone surrogates, which ``check_key`` refuses in keys and ``check_namespace`` in names.
 
-Each namespace's set holds the storage keys written in it *and in its children*, so ``clear()`` of a
-namespace pops one set. Entries that the TLRU expires or evicts stay in the sets until a clear, a
-count or a prune drops them: a set is pruned whenever it has doubled since its last prune, which
-keeps every set within about twice the live entries it names (amortised O(1) per write).
+Each namespace's set holds the storage keys written in it, and each namespace knows its children
+(registered once, by their first write), so ``clear()`` of a namespace pops its set and its
+children's. Entries that the TLRU expires or evicts stay in the sets until a clear, a count or a
+prune drops them: a set is pruned whenever it has doubled since its last prune, which keeps every
+set within about twice the live entries it names (amortised O(1) per write).
 
 Not thread-safe by itself: the provider calls it with its lock held.
 """
@@ -30,47 +31,47 @@ def space_of(path: Path) -> str:
 
 
 class NamespaceIndex:
-    """The storage keys of every namespace of one cache, by namespace path."""
+    """The storage keys of every namespace of one cache, and its children, by namespace path."""
 
-    __slots__ = ("_members", "_prune_at")
+    __slots__ = ("_children", "_members", "_prune_at")
 
     def __init__(self) -> None:
         self._members: dict[Path, set[str]] = {}
+        self._children: dict[Path, set[Path]] = {}
         self._prune_at: dict[Path, int] = {}
 
     def __bool__(self) -> bool:
         return bool(self._members)
 
     def add(self, path: Path, stored: Iterable[str], live: Container[str]) -> None:
-        """Index ``stored`` keys, written in ``path``, in it and in every enclosing namespace."""
-        stored = list(stored)
-        for depth in range(1, len(path) + 1):
-            scope = path[:depth]
-            members = self._members.setdefault(scope, set())
-            members.update(stored)
-            if len(members) >= self._prune_at.get(scope, _PRUNE_FLOOR):
-                members.intersection_update([key for key in members if key in live])
-                self._prune_at[scope] = max(_PRUNE_FLOOR, 2 * len(members))
+        """Index ``stored`` keys, written in ``path``."""
+        members = self._members.get(path)
+        if members is None:
+            members = self._members[path] = set()
+            self._register(path)
+        members.update(stored)
+        if len(members) >= self._prune_at.get(path, _PRUNE_FLOOR):
+            members.intersection_update([key for key in members if key in live])
+            self._prune_at[path] = max(_PRUNE_FLOOR, 2 * len(members))
 
     def discard(self, path: Path, stored: Iterable[str]) -> None:
-        """Forget ``stored`` keys (deleted from ``path``) everywhere they are indexed."""
-        stored = list(stored)
-        for depth in range(1, len(path) + 1):
-            members = self._members.get(path[:depth])
-            if members is not None:
-                members.difference_update(stored)
+        """Forget ``stored`` keys, deleted from ``path``."""
+        members = self._members.get(path)
+        if members is not None:
+            members.difference_update(stored)
 
     def pop_tree(self, path: Path) -> set[str]:
-        """The storage keys of ``path`` and its children, forgotten by every namespace."""
-        doomed = self._members.pop(path, set())
-        self._prune_at.pop(path, None)
-        for scope in [scope for scope in self._members if scope[: len(path)] == path]:
-            del self._members[scope]  # a child: every key it names is in ``doomed`` already
+        """The storage keys of ``path`` and of its children, all of them forgotten."""
+        doomed: set[str] = set()
+        pending = [path]
+        while pending:
+            scope = pending.pop()
+            doomed |= self._members.pop(scope, set())
             self._prune_at.pop(scope, None)
-        for depth in range(1, len(path)):
-            members = self._members.get(path[:depth])
-            if members is not None:
-                members.difference_update(doomed)
+            pending += self._children.pop(scope, set())
+        siblings = self._children.get(path[:-1])
+        if siblings is not None:
+            siblings.discard(path)
         return doomed
 
     def count_own(self, path: Path, live: Container[str]) -> int:
@@ -79,9 +80,17 @@ class NamespaceIndex:
         if not members:
             return 0
         members.intersection_update([key for key in members if key in live])
-        own = space_of(path)
-        return sum(key.startswith(own) for key in members)
+        return len(members)
 
     def clear(self) -> None:
         self._members.clear()
+        self._children.clear()
         self._prune_at.clear()
+
+    def _register(self, path: Path) -> None:
+        """Make ``path`` (and each enclosing namespace not known yet) a child of its parent."""
+        for depth in range(len(path), 1, -1):
+            children = self._children.setdefault(path[: depth - 1], set())
+            if path[:depth] in children:
+                return
+            children.add(path[:depth])

@@ -7,8 +7,8 @@ Layout (``key_prefix`` and keys are UTF-8 text, so they never hold the bytes 0xF
   name that no key of the cache, nor of another namespace, can ever have; the first name is a
   Redis Cluster hash tag, so a namespace and its children live in one slot (their scripts are
   atomic) and different top-level namespaces spread over the cluster;
-* the index of a namespace (its entries and its children's, by expiry; see ``namespace_scripts``):
-  the namespace's prefix + FD.
+* the index of a namespace (its entries and its children's indexes, by expiry; see
+  ``namespace_scripts``): the namespace's prefix + FD.
 
 The whole-cache sweeps page through ``SCAN MATCH <escaped prefix>* COUNT 500``: never ``KEYS``
 (which blocks the server for the whole keyspace) and never ``FLUSHDB`` (which would wipe every other
@@ -71,10 +71,10 @@ class KeySpace:
         self.path = path
         # Encoded once: the hot path only encodes the key.
         self._prefix = _namespace_prefix(self.root, path) if path else self.root
-        #: The index of this namespace and of each enclosing one, outermost first (none for the
-        #: cache itself): a write here is indexed in all of them, so a clear of any removes it.
+        #: The index of this namespace, then of each enclosing one up to the outermost (none for the
+        #: cache itself): a write here is indexed in the first, which is registered in the next.
         self.indexes = [
-            _namespace_prefix(self.root, path[:depth]) + INDEX_MARK for depth in range(1, len(path) + 1)
+            _namespace_prefix(self.root, path[:depth]) + INDEX_MARK for depth in range(len(path), 0, -1)
         ]
         #: SCAN ``MATCH`` pattern of every key of the cache (of all keys, for an empty prefix).
         self.pattern = escape_glob(prefix).encode() + b"*"

@@ -28,7 +28,7 @@ from src.infrastructure.cache.providers.redis.transport import AsyncTransport, R
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.interfaces.llm.cache import CacheError
 
-# KEYS[1]: the entry; KEYS[2..]: the indexes of its namespace and the enclosing ones (none for
+# KEYS[1]: the entry; KEYS[2..]: the index of its namespace, then the enclosing ones (none for
 # the cache itself), kept as ``set`` keeps them.
 _ACQUIRE = (
     INDEX_LUA
@@ -45,10 +45,7 @@ if value then
 end
 local px = tonumber(ARGV[2])
 redis.call('SET', KEYS[1], ARGV[3] .. ARGV[1], 'PX', px)
-if #KEYS > 1 then
-  local now = now_ms()
-  index(2, #KEYS, {KEYS[1]}, now + px, now, px)
-end
+if #KEYS > 1 then index(2, #KEYS, {KEYS[1]}, now_ms(), px) end
 return {1}
 """
 )
@@ -63,10 +60,7 @@ if px == 0 then
 else
   redis.call('SET', KEYS[1], ARGV[2], 'PX', px)
 end
-if #KEYS > 1 then
-  local now = now_ms()
-  index(2, #KEYS, {KEYS[1]}, score_of(now, px), now, px)
-end
+if #KEYS > 1 then index(2, #KEYS, {KEYS[1]}, now_ms(), px) end
 return 1
 """
 )
@@ -77,10 +71,7 @@ _RENEW = (
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 local px = tonumber(ARGV[2])
 redis.call('PEXPIRE', KEYS[1], px)
-if #KEYS > 1 then
-  local now = now_ms()
-  index(2, #KEYS, {KEYS[1]}, now + px, now, px)
-end
+if #KEYS > 1 then index(2, #KEYS, {KEYS[1]}, now_ms(), px) end
 return 1
 """
 )
@@ -88,7 +79,7 @@ return 1
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  for i = 2, #KEYS do redis.call('ZREM', KEYS[i], KEYS[1]) end
+  if #KEYS > 1 then redis.call('ZREM', KEYS[2], KEYS[1]) end
   return 1
 end
 return 0

@@ -1,10 +1,11 @@
 """A namespace of a Redis cache: the same connections, codec and counters, its own key space.
 
 Reads are the cache's own code over the namespace's names (``keyspace``): a ``GET``/``MGET`` as in the
-cache, one round trip. Writes are one script each (``namespace_scripts``) that also index the names,
-in the namespace and in every enclosing one, so that ``clear()`` pops the namespace's index page by
-page instead of scanning the database, and ``get_size()`` counts from it. Concurrent ``set_async``
-calls in a namespace are not coalesced (each is one script call); reads still are.
+cache, one round trip. Writes are one script each (``namespace_scripts``) that also index the names
+in the namespace's index (registered in its parent's), so that ``clear()`` pops that index page by
+page - and its children's - instead of scanning the database, and ``get_size()`` counts from it.
+Concurrent ``set_async`` calls in a namespace are not coalesced (each is one script call); reads
+still are.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from functools import partial
 from typing import Any
 
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS
-from src.infrastructure.cache.providers.redis.keyspace import KeySpace
+from src.infrastructure.cache.providers.redis.keyspace import INDEX_MARK, KeySpace
 from src.infrastructure.cache.providers.redis.leases import RedisLeases
 from src.infrastructure.cache.providers.redis.namespace_scripts import (
     CLEAR_PAGE,
@@ -68,42 +69,40 @@ class RedisNamespace(RedisCacheProvider):
 
     def delete_many(self, keys: Iterable[str]) -> int:
         names = self._keys.names(check_keys(keys))
-        indexes = self._keys.indexes
+        own_index = self._keys.indexes[0]
         removed: int = 0
         try:
             for start in range(0, len(names), PAGE):
-                page = names[start : start + PAGE]
-                removed += self._transport.run_script(DELETE_IN, [*indexes, *page], [len(indexes)])
+                removed += self._transport.run_script(
+                    DELETE_IN, [own_index, *names[start : start + PAGE]], []
+                )
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "UNLINK (namespace)") from exc
         self._stats.record_deletes(removed)
         return removed
 
     def clear(self) -> int:
-        """Remove this namespace's entries and its children's: its index, popped page by page."""
-        own, *enclosing = reversed(self._keys.indexes)
-        removed: int = 0
+        """Remove this namespace's entries and its children's: its index popped page by page, and
+        each child index it holds in turn."""
+        pending, removed = [self._keys.indexes[0]], 0
         try:
-            while True:
-                popped, existed = self._transport.run_script(CLEAR_PAGE, [own, *enclosing], [PAGE])
-                removed += existed
-                if not popped:
-                    return removed
+            while pending:
+                reply = self._transport.run_script(CLEAR_PAGE, [pending[-1]], [PAGE, INDEX_MARK])
+                removed += _cleared(reply, pending)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "clear (namespace index)") from exc
+        return removed
 
     def get_size(self) -> int:
         """The namespace's own live entries, counted from its index (dead members are dropped)."""
-        own_index = self._keys.indexes[-1]
-        cursor, count = b"0", 0
-        live: int
+        own_index, cursor, count = self._keys.indexes[0], b"0", 0
         try:
             while True:
-                cursor, live, _ = self._transport.run_script(
+                reply = self._transport.run_script(
                     SIZE_PAGE, [own_index], [cursor, PAGE, self._keys.own_prefix]
                 )
-                count += live
-                if cursor in (b"0", "0", 0):
+                cursor, count = reply[0], count + int(reply[1])
+                if _done(cursor):
                     return count
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "get_size (namespace index)") from exc
@@ -112,8 +111,7 @@ class RedisNamespace(RedisCacheProvider):
         """Nothing to release: the connections are the cache's."""
 
     def _write(self, names: Sequence[bytes], payloads: Sequence[bytes], ttl: float | None, what: str) -> None:
-        px = self._px(ttl) or 0
-        indexes = self._keys.indexes
+        px, indexes = self._px(ttl) or 0, self._keys.indexes
         try:
             for start in range(0, len(names), PAGE):
                 keys = [*indexes, *names[start : start + PAGE]]
@@ -135,43 +133,40 @@ class RedisNamespace(RedisCacheProvider):
 
     async def delete_many_async(self, keys: Iterable[str]) -> int:
         names = self._keys.names(check_keys(keys))
-        indexes = self._keys.indexes
+        own_index = self._keys.indexes[0]
         removed: int = 0
         transport = await self._loops.current()
         try:
             for start in range(0, len(names), PAGE):
-                page = names[start : start + PAGE]
-                removed += await transport.run_script(DELETE_IN, [*indexes, *page], [len(indexes)])
+                removed += await transport.run_script(
+                    DELETE_IN, [own_index, *names[start : start + PAGE]], []
+                )
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "UNLINK (namespace)") from exc
         self._stats.record_deletes(removed)
         return removed
 
     async def clear_async(self) -> int:
-        own, *enclosing = reversed(self._keys.indexes)
-        removed: int = 0
+        pending, removed = [self._keys.indexes[0]], 0
         transport = await self._loops.current()
         try:
-            while True:
-                popped, existed = await transport.run_script(CLEAR_PAGE, [own, *enclosing], [PAGE])
-                removed += existed
-                if not popped:
-                    return removed
+            while pending:
+                reply = await transport.run_script(CLEAR_PAGE, [pending[-1]], [PAGE, INDEX_MARK])
+                removed += _cleared(reply, pending)
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "clear (namespace index)") from exc
+        return removed
 
     async def get_size_async(self) -> int:
-        own_index = self._keys.indexes[-1]
-        cursor, count = b"0", 0
-        live: int
+        own_index, cursor, count = self._keys.indexes[0], b"0", 0
         transport = await self._loops.current()
         try:
             while True:
-                cursor, live, _ = await transport.run_script(
+                reply = await transport.run_script(
                     SIZE_PAGE, [own_index], [cursor, PAGE, self._keys.own_prefix]
                 )
-                count += live
-                if cursor in (b"0", "0", 0):
+                cursor, count = reply[0], count + int(reply[1])
+                if _done(cursor):
                     return count
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, "get_size (namespace index)") from exc
@@ -182,8 +177,7 @@ class RedisNamespace(RedisCacheProvider):
     async def _write_async(
         self, names: Sequence[bytes], payloads: Sequence[bytes], ttl: float | None, what: str
     ) -> None:
-        px = self._px(ttl) or 0
-        indexes = self._keys.indexes
+        px, indexes = self._px(ttl) or 0, self._keys.indexes
         transport = await self._loops.current()
         try:
             for start in range(0, len(names), PAGE):
@@ -192,3 +186,17 @@ class RedisNamespace(RedisCacheProvider):
         except BACKEND_ERRORS as exc:
             raise self._failure(exc, f"{what} (namespace)") from exc
         self._stats.record_sets(len(names))
+
+
+def _cleared(reply: list[Any], pending: list[bytes]) -> int:
+    """One CLEAR_PAGE reply: the entries it removed; ``pending`` (the indexes still to clear,
+    the current one last) loses the current index once it is empty and gains the children it held."""
+    popped, existed, *children = reply
+    if not popped:
+        pending.pop()
+    pending += children
+    return int(existed)
+
+
+def _done(cursor: bytes | str | int) -> bool:
+    return cursor in (b"0", "0", 0)
