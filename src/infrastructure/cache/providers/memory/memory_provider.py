@@ -206,7 +206,7 @@ class MemoryCacheProvider(CacheProviderBase):
             self._cache[stored_key] = entry
             self._stats.sets += 1
             if self._space:
-                self._index.add(self.path, (stored_key,), self._cache)
+                self._index.add_one(self.path, stored_key, self._cache)
 
     def delete(self, key: str) -> bool:
         return self.delete_many((check_key(key),)) == 1

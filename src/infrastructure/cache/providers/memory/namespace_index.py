@@ -54,6 +54,14 @@ class NamespaceIndex:
             members.intersection_update([key for key in members if key in live])
             self._prune_at[path] = max(_PRUNE_FLOOR, 2 * len(members))
 
+    def add_one(self, path: Path, stored: str, live: Container[str]) -> None:
+        """:meth:`add` of one key: ``set``'s path, without the iterable."""
+        members = self._members.get(path)
+        if members is None or len(members) + 1 >= self._prune_at.get(path, _PRUNE_FLOOR):
+            self.add(path, (stored,), live)
+        else:
+            members.add(stored)
+
     def discard(self, path: Path, stored: Iterable[str]) -> None:
         """Forget ``stored`` keys, deleted from ``path``."""
         members = self._members.get(path)
