@@ -29,6 +29,9 @@ class CacheProviderBase(ICacheProvider):
 
     #: Names of the namespaces this view is nested in, outermost first; empty for a cache itself.
     path: tuple[str, ...] = ()
+    #: True for a provider whose reads never wait on I/O (the memory provider): its async twins run
+    #: the sync method inline, so ``get_or_set_async`` calls ``get`` itself and saves a coroutine.
+    reads_inline = False
 
     @abstractmethod
     def namespace(self, name: str) -> CacheProviderBase:
@@ -77,7 +80,7 @@ class CacheProviderBase(ICacheProvider):
         engine = self.compute
         if options or not engine.plain:
             return await engine.get_or_set_async(key, compute, ttl, options)
-        value = await self.get_async(key, MISSING)
+        value = self.get(key, MISSING) if self.reads_inline else await self.get_async(key, MISSING)
         return await engine.miss_async(key, compute, ttl) if value is MISSING else value
 
     def _with_compute_stats(self, stats: dict[str, Any]) -> dict[str, Any]:

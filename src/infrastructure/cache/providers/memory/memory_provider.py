@@ -97,6 +97,7 @@ class MemoryCacheProvider(CacheProviderBase):
     """
 
     name = "memory"
+    reads_inline = True
 
     def __init__(
         self, config: MemoryCacheConfig | None = None, *, timer: Callable[[], float] = time.monotonic
