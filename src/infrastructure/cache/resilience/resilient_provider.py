@@ -319,8 +319,19 @@ class ResilientCacheProvider(ForwardingCacheProvider):
 
     # ---------------------------------------------------------------- reads
 
+    # get and set (and their twins) are the hot paths: their healthy path is written out, with no
+    # closure and no extra frame (~10% of a coalesced get_async); the rest goes through _read/_write.
+
     def get(self, key: str, default: Any = None) -> Any:
-        return self._read(lambda cache: cache.get(key, default), default, (key,))
+        if not self.breaker.closed:
+            return self._read(lambda cache: cache.get(key, default), default, (key,))
+        try:
+            value = self.primary.get(key, default)
+        except CacheUnavailableError as exc:
+            self._primary_failed(exc)
+            return self._degraded_read(lambda cache: cache.get(key, default), default, (key,))
+        self.breaker.record_success()
+        return value
 
     def exists(self, key: str) -> bool:
         return self._read(lambda cache: cache.exists(key), False, (key,))
@@ -341,7 +352,16 @@ class ResilientCacheProvider(ForwardingCacheProvider):
     # ---------------------------------------------------------------- writes
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        self._write(lambda cache: cache.set(key, value, ttl), (key,), (value,), ttl)
+        if not self.breaker.closed:
+            self._write(lambda cache: cache.set(key, value, ttl), (key,), (value,), ttl)
+            return
+        try:
+            self.primary.set(key, value, ttl)
+        except CacheUnavailableError as exc:
+            self._primary_failed(exc, (key,))
+            self._degraded_write(lambda cache: cache.set(key, value, ttl), (key,), (value,), ttl, False)
+            return
+        self.breaker.record_success()
 
     def set_many(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         items = check_mapping(mapping)
@@ -361,7 +381,17 @@ class ResilientCacheProvider(ForwardingCacheProvider):
     # ---------------------------------------------------------------- async twins
 
     async def get_async(self, key: str, default: Any = None) -> Any:
-        return await self._read_async(lambda cache: cache.get_async(key, default), default, (key,))
+        if not self.breaker.closed:
+            return await self._read_async(lambda cache: cache.get_async(key, default), default, (key,))
+        try:
+            value = await self.primary.get_async(key, default)
+        except CacheUnavailableError as exc:
+            self._primary_failed(exc)
+            return await self._degraded_read_async(
+                lambda cache: cache.get_async(key, default), default, (key,)
+            )
+        self.breaker.record_success()
+        return value
 
     async def exists_async(self, key: str) -> bool:
         return await self._read_async(lambda cache: cache.exists_async(key), False, (key,))
@@ -377,7 +407,18 @@ class ResilientCacheProvider(ForwardingCacheProvider):
         return await self._read_async(lambda cache: cache.get_size_async(), 0)
 
     async def set_async(self, key: str, value: Any, ttl: float | None = None) -> None:
-        await self._write_async(lambda cache: cache.set_async(key, value, ttl), (key,), (value,), ttl)
+        if not self.breaker.closed:
+            await self._write_async(lambda cache: cache.set_async(key, value, ttl), (key,), (value,), ttl)
+            return
+        try:
+            await self.primary.set_async(key, value, ttl)
+        except CacheUnavailableError as exc:
+            self._primary_failed(exc, (key,))
+            await self._degraded_write_async(
+                lambda cache: cache.set_async(key, value, ttl), (key,), (value,), ttl, False
+            )
+            return
+        self.breaker.record_success()
 
     async def set_many_async(self, mapping: Mapping[str, Any], ttl: float | None = None) -> None:
         items = check_mapping(mapping)
