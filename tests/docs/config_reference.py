@@ -58,6 +58,8 @@ NO_VARIABLE = "—"
 class Row:
     """One setting as the page must show it; ``meaning`` is the page's own."""
 
+    #: The key below its table's section: ``cache.`` for the cache section, ``cache.providers.<name>.``
+    #: for the tables of caches, ``cache.llm.`` for the LLM-response cache.
     key: str
     type: str
     default: str
@@ -96,7 +98,7 @@ def expected_tables() -> dict[str, list[Row]]:
         own = [path for path in by_type[name] if path not in shared and path not in policy]
         tables[heading] = [_cache_row(by_type, [name], path, variables) for path in own]
     tables[LLM_TABLE] = [
-        _row(f"llm.{s.path}", s, variables.at("llm", s.path)) for s in settings(LLMCacheConfig)
+        _row(s.path, s, variables.at("llm", s.path)) for s in settings(LLMCacheConfig)
     ]
     return tables
 
@@ -210,13 +212,13 @@ def _default_provider_row(variables: _Variables) -> Row:
 
 def _type_row() -> Row:
     choices = ", ".join(f"`{name}`" for name in PROVIDER_CONFIG_TYPES)
-    return Row(f"providers.<name>.{TYPE_KEY}", f"one of {choices}", "the cache's name", ())
+    return Row(TYPE_KEY, f"one of {choices}", "the cache's name", ())
 
 
 def _cache_row(
     by_type: Mapping[str, Mapping[str, _Setting]], types_: list[str], path: str, variables: _Variables
 ) -> Row:
-    return _row(f"providers.<name>.{path}", by_type[types_[0]][path], variables.of_cache(types_, path))
+    return _row(path, by_type[types_[0]][path], variables.of_cache(types_, path))
 
 
 def _row(key: str, setting: _Setting, variables: tuple[str, ...]) -> Row:
