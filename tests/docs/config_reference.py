@@ -97,9 +97,7 @@ def expected_tables() -> dict[str, list[Row]]:
     for name, heading in TYPE_TABLES.items():
         own = [path for path in by_type[name] if path not in shared and path not in policy]
         tables[heading] = [_cache_row(by_type, [name], path, variables) for path in own]
-    tables[LLM_TABLE] = [
-        _row(s.path, s, variables.at("llm", s.path)) for s in settings(LLMCacheConfig)
-    ]
+    tables[LLM_TABLE] = [_row(s.path, s, variables.at("llm", s.path)) for s in settings(LLMCacheConfig)]
     return tables
 
 
