@@ -10,7 +10,6 @@ import pytest
 from src.infrastructure.cache.config.cache_config import CacheConfig, RedisCacheConfig, parse_address
 from src.infrastructure.cache.config.loader import load_cache_config
 from src.infrastructure.cache.providers.redis.client_factory import server_label
-from src.infrastructure.cache.providers.redis.keyspace import namespace_prefix
 from src.interfaces.llm.cache import CacheConfigError
 
 PATH = "cache.providers.redis"
@@ -73,9 +72,9 @@ def test_sentinel_password_is_a_secret() -> None:
 
 
 def test_hash_tag_wraps_the_prefix_in_braces() -> None:
-    assert namespace_prefix(redis(hash_tag=True)) == "{agent:cache}:"
-    assert namespace_prefix(redis(hash_tag=True, key_prefix="myapp")) == "{myapp}"
-    assert namespace_prefix(redis()) == "agent:cache:"
+    assert redis(hash_tag=True).namespace_prefix == "{agent:cache}:"
+    assert redis(hash_tag=True, key_prefix="myapp").namespace_prefix == "{myapp}"
+    assert redis().namespace_prefix == "agent:cache:"
 
 
 def test_server_label_says_where_each_mode_connects() -> None:

@@ -18,20 +18,9 @@ MAX_TTL = 10_000_000_000
 
 def check_key(key: Any) -> str:
     """Return ``key`` if it is a valid cache key; raise ``TypeError``/``ValueError`` showing it otherwise."""
-    if type(key) is not str and not isinstance(key, str):  # exact-type check first: runs on every call
-        raise TypeError(f"cache key must be a str, got {type(key).__name__}: {key!r:.100}")
-    if not key:
-        raise ValueError("cache key must be a non-empty str, got ''")
-    if len(key) > MAX_KEY_LENGTH:
-        raise ValueError(
-            f"cache key is {len(key)} characters long, the limit is {MAX_KEY_LENGTH}: {key!r:.100}"
-        )
-    if not key.isascii():
-        try:
-            key.encode()
-        except UnicodeEncodeError as exc:
-            raise ValueError(f"cache key is not valid Unicode text ({exc.reason}): {key!r:.100}") from None
-    return key
+    if type(key) is str and key and len(key) <= MAX_KEY_LENGTH and key.isascii():  # the common key
+        return key
+    return _check_text(key, "cache key", MAX_KEY_LENGTH)
 
 
 #: Longest namespace name, in characters, and deepest nesting: a namespace is a scope (a tenant, an
@@ -46,27 +35,29 @@ def check_namespace(name: Any, depth: int) -> str:
     Raises ``TypeError``/``ValueError`` showing it otherwise: the rules of keys, shorter, and no
     deeper than :data:`MAX_NAMESPACE_DEPTH`.
     """
-    if not isinstance(name, str):
-        raise TypeError(f"namespace name must be a str, got {type(name).__name__}: {name!r:.100}")
-    if not name:
-        raise ValueError("namespace name must be a non-empty str, got ''")
-    if len(name) > MAX_NAMESPACE_LENGTH:
-        raise ValueError(
-            f"namespace name is {len(name)} characters long, the limit is {MAX_NAMESPACE_LENGTH}: "
-            f"{name!r:.100}"
-        )
+    _check_text(name, "namespace name", MAX_NAMESPACE_LENGTH)
     if depth > MAX_NAMESPACE_DEPTH:
         raise ValueError(
             f"namespaces nest at most {MAX_NAMESPACE_DEPTH} deep; {name!r:.100} would be {depth}"
         )
-    if not name.isascii():
+    return str(name)
+
+
+def _check_text(text: Any, what: str, limit: int) -> str:
+    """``text`` if it is a non-empty ``str`` of at most ``limit`` characters of valid Unicode (what
+    Redis keys and our storage names are made of); else the error naming ``what`` and showing it."""
+    if not isinstance(text, str):
+        raise TypeError(f"{what} must be a str, got {type(text).__name__}: {text!r:.100}")
+    if not text:
+        raise ValueError(f"{what} must be a non-empty str, got ''")
+    if len(text) > limit:
+        raise ValueError(f"{what} is {len(text)} characters long, the limit is {limit}: {text!r:.100}")
+    if not text.isascii():
         try:
-            name.encode()
+            text.encode()
         except UnicodeEncodeError as exc:
-            raise ValueError(
-                f"namespace name is not valid Unicode text ({exc.reason}): {name!r:.100}"
-            ) from None
-    return name
+            raise ValueError(f"{what} is not valid Unicode text ({exc.reason}): {text!r:.100}") from None
+    return text
 
 
 def check_keys(keys: Iterable[str]) -> list[str]:

@@ -166,13 +166,6 @@ def _async_retry(config: RedisCacheConfig) -> AsyncRetry:
     return AsyncRetry(_backoff(config), config.retries, supported_errors=errors)
 
 
-def database(config: RedisCacheConfig) -> int:
-    """The database number the provider uses: the URL's when it names one, else ``db``."""
-    if config.url and config.mode == "standalone":
-        return int(parse_url(config.url).get("db", 0))  # type: ignore[no-untyped-call]
-    return config.db
-
-
 def _backoff(config: RedisCacheConfig) -> ExponentialWithJitterBackoff:
     # Jitter spreads the retries of many clients after a blip. The Retry is always passed
     # explicitly: redis-py 8 otherwise retries 3-10 times with up to 1 s waits, far past our budget.

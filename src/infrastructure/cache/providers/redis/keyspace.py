@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from src.infrastructure.cache.config.cache_config import RedisCacheConfig
 from src.infrastructure.cache.providers.redis.transport import AsyncTransport, SyncTransport
 
 #: Keys asked per SCAN page; each page is removed with one UNLINK. Small enough that no single
@@ -35,20 +34,6 @@ INDEX_MARK = b"\xfd"
 # The characters Redis glob patterns give a meaning to. Escaping them matters: the prefix "t*" must
 # not sweep up the keys of a provider whose prefix is "t1".
 _GLOB_SPECIALS = frozenset("*?[]\\")
-
-
-def namespace_prefix(config: RedisCacheConfig) -> str:
-    """The prefix of every key: ``key_prefix``, or with ``hash_tag`` that prefix as one hash tag.
-
-    Redis Cluster hashes only what lies between the first ``{`` and the next ``}``, so
-    ``{agent:cache}:`` puts every key of the namespace in the same slot. The trailing delimiter
-    stays outside the braces: ``agent:cache:`` becomes ``{agent:cache}:``.
-    """
-    prefix = config.key_prefix
-    if not config.hash_tag:
-        return prefix
-    body, delimiter = (prefix[:-1], ":") if prefix.endswith(":") else (prefix, "")
-    return f"{{{body}}}{delimiter}"
 
 
 def escape_glob(text: str) -> str:

@@ -15,14 +15,14 @@ from src.infrastructure.cache.codec import PayloadCodec, StoredEntry
 from src.infrastructure.cache.compute.leases import MISSING
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig
 from src.infrastructure.cache.providers.redis import topology
-from src.infrastructure.cache.providers.redis.client_factory import database, server_label
+from src.infrastructure.cache.providers.redis.client_factory import server_label
 from src.infrastructure.cache.providers.redis.connections import (
     ConnectionShare,
     RedisConnections,
     connection_key,
 )
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS, error_kind, translate
-from src.infrastructure.cache.providers.redis.keyspace import KeySpace, namespace_prefix
+from src.infrastructure.cache.providers.redis.keyspace import KeySpace
 from src.infrastructure.cache.providers.redis.leases import RedisLeases
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.infrastructure.cache.stats import CacheStats
@@ -87,7 +87,7 @@ class RedisCacheProvider(CacheProviderBase):
         self.config = config
         super().__init__(config.compute)
         self._stats = CacheStats()
-        self._keys = KeySpace(namespace_prefix(config))
+        self._keys = KeySpace(config.namespace_prefix)
         self._default_ttl = config.default_ttl
         self._default_px = _milliseconds(resolve_ttl(None, config.default_ttl))
         self._server = server_label(config)
@@ -96,7 +96,7 @@ class RedisCacheProvider(CacheProviderBase):
         self._loops = connections.connections.loops
         # Wall-clock time for timed entries: every process sharing the namespace reads the same.
         self._codec = PayloadCodec(config.max_value_bytes, self._stats, clock=time.time, provider=self.name)
-        self._db = database(config)
+        self._db = config.database
         self._leases = RedisLeases(
             transport=self._transport,
             async_transport=self._loops.current,
