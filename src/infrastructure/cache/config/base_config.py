@@ -109,8 +109,9 @@ class NearCacheConfig:
     #: the tracking connection itself; 2 redirects them to that connection's pub/sub channel
     #: ``__redis__:invalidate`` (for servers or proxies that do not speak RESP3).
     protocol: int = field(default=3, metadata=bounded(2, 3))
-    #: Seconds of silence on the invalidation connection before it is PINGed; a PING unanswered for
-    #: as long again puts tracking in doubt: the near cache is emptied and bypassed until it is back.
+    #: Seconds between PINGs on the invalidation connection (with Sentinel, also between checks that
+    #: its server is still the master); a PING unanswered for as long again puts tracking in doubt:
+    #: the near cache is emptied and bypassed until it is back.
     ping_interval: float = field(default=1.0, metadata=bounded(0.01, 60))
 
 

@@ -3,9 +3,10 @@
 The thread keeps a tracking connection (``providers/redis/tracking``) open and feeds what it reads
 to the store: an invalidation drops keys, a flush of the server's database empties the store. It
 turns serving on only once tracking is established, and off - emptying the store - the moment the
-connection fails, or when its health is in doubt: after ``ping_interval`` seconds of silence it
-sends a PING, and a PING unanswered for ``ping_interval`` more counts as a lost connection (a
-frozen or partitioned server whose socket stays open). Then it reconnects, waiting 50 ms, then
+connection fails, or when its health is in doubt: it sends a PING every ``ping_interval`` seconds,
+and a PING unanswered for ``ping_interval`` more counts as a lost connection (a frozen or
+partitioned server whose socket stays open); with Sentinel, each PING first checks that the
+sentinels still name the connection's server as master. Then it reconnects, waiting 50 ms, then
 twice as long each time, up to 1 s, between attempts; serving resumes, from empty, once tracking is
 on again. No event loop is involved: the store is shared by threads and loops alike.
 
@@ -133,22 +134,25 @@ class InvalidationListener:
             self._store.tracking_lost(session)
 
     def _listen(self, connection: Connection, stop: threading.Event) -> None:
-        """Read until the connection fails or is in doubt (raises), or ``stop`` is set."""
+        """Read until the connection fails or is in doubt (raises), or ``stop`` is set.
+
+        A PING goes out every ``ping_interval`` whatever the traffic, and must be answered within
+        as long again: a server that stopped answering, or (Sentinel) stopped being the master,
+        is noticed even while invalidations of other keys still arrive."""
         interval = self._ping_interval
-        pong_due: float | None = None
+        next_ping, pong_due = time.monotonic() + interval, None
         while not stop.is_set():
             now = time.monotonic()
             if pong_due is not None and now >= pong_due:
                 raise TrackingInDoubt(f"no answer to PING within {interval:g} s")
-            message = connection.read(interval if pong_due is None else pong_due - now)
-            if message is None:
-                if pong_due is None:
-                    connection.ping()
-                    pong_due = time.monotonic() + interval
-            elif isinstance(message, Invalidation):
+            if pong_due is None and now >= next_ping:
+                connection.ping()
+                pong_due = now + interval
+            message = connection.read(max(0.0, (next_ping if pong_due is None else pong_due) - now))
+            if isinstance(message, Invalidation):
                 self._store.invalidate(message.names)
-            else:
-                pong_due = None
+            elif message is not None:
+                next_ping, pong_due = time.monotonic() + interval, None
 
     def _lost(self, exc: Exception, stop: threading.Event, served: bool) -> None:
         if stop.is_set():

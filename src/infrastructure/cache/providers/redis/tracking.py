@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, Final
 
-from redis.exceptions import ResponseError
+from redis.exceptions import ConnectionError, ResponseError
 
 from src.infrastructure.cache.config.cache_config import RedisCacheConfig
 from src.infrastructure.cache.providers.redis.client_factory import build_sync_client
@@ -60,6 +60,7 @@ class TrackingConnection:
             config, protocol=protocol, client_name=CLIENT_NAME, max_connections=1, health_check_interval=0
         )
         self._pool: Any = client.connection_pool
+        self._sentinel = config.mode == "sentinel"
         self._prefix = prefix
         self._protocol = protocol
         self._connection: Any = None
@@ -96,7 +97,17 @@ class TrackingConnection:
         return _reply2(connection.read_response())
 
     def ping(self) -> None:
-        """Send a PING; its answer comes through :meth:`read` as :data:`PONG`."""
+        """Send a PING, whose answer comes through :meth:`read` as :data:`PONG`.
+
+        With Sentinel, first ask the sentinels which server is master: if it is no longer this
+        connection's, raise ``ConnectionError`` (a graceful failover leaves the old master up,
+        serving this connection, until the sentinels reconfigure it - ~10 s - while the others
+        already write to the new one)."""
+        if self._sentinel:
+            master = self._pool.get_master_address()
+            here = (self._connection.host, self._connection.port)
+            if tuple(master) != here:
+                raise ConnectionError(f"the sentinels name another master now ({master[0]}:{master[1]})")
         self._connection.send_command("PING")
 
     def close(self) -> None:
