@@ -17,6 +17,7 @@ from src.benchmarks.llm_contenders import llm_key_contenders
 from src.benchmarks.machine import machine_info
 from src.benchmarks.memory_contenders import MEMORY_SCALE, memory_contenders, opt_out_config
 from src.benchmarks.metrics_contenders import MEMORY_CASE, REDIS_CASE, metrics_contenders
+from src.benchmarks.near_contenders import near_contenders, near_memory
 from src.benchmarks.ratios import compute_ratios, ratio_specs
 from src.benchmarks.redis_session import RedisSession, ServerUnreachableError
 from src.benchmarks.report import BenchmarkResult, Row
@@ -107,6 +108,8 @@ def run_benchmark(
             result.footprint = measure_footprint(options.footprint_entries, options.value_bytes)
         except (subprocess.SubprocessError, ValueError) as exc:  # a failed child: the rest stands
             result.notes.append(f"memory footprint not measured: {exc}")
+    if options.footprint_entries > 0:
+        result.near_memory = near_memory(run.workload.value)
     return result
 
 
@@ -151,6 +154,15 @@ class _Run:
         contenders = session.contenders(self.workload, runner, self.task_counts, self.say)
         ours = session.ours
         assert isinstance(ours, CacheProviderBase)  # every cache the container builds is one
+        contenders += near_contenders(
+            stack,
+            runner,
+            config=session.bench_config,
+            workload=self.workload,
+            raw=session.raw,
+            raw_async=session.raw_async,
+            ours=ours,
+        )
         return contenders + metrics_contenders(REDIS_CASE, ours, self.workload, self.notes)
 
     def memory_contenders(self, stack: ExitStack) -> list[Contender]:

@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import pytest
 
 from src.interfaces.llm.cache import ICacheProvider
 from tests.conftest import unique_prefix
-from tests.near.conftest import MakeNear, near
+from tests.near.conftest import MakeNear, near, wait_for
 from tests.redis_servers import RedisEndpoint
 
 pytestmark = pytest.mark.redis
@@ -87,6 +88,10 @@ def _command(round_number: int) -> tuple[dict[str, Any], Any]:
     return {"op": "set", "key": "k", "value": value}, value
 
 
+def _counted(reader: ICacheProvider, invalidations: int) -> bool:
+    return bool(near(reader)["invalidations"] >= invalidations)
+
+
 def _first_fresh_read(reader: ICacheProvider, before: int, old: Any, new: Any) -> float:
     """Read ``k`` until it is ``new``; fail on ``old`` once an invalidation arrived. Returns when."""
     deadline = time.monotonic() + MOST_DELAY
@@ -116,6 +121,10 @@ def test_a_change_made_elsewhere_is_never_served_stale_once_invalidated(
     old: Any = None
     for round_number in range(ROUNDS):
         command, new = _command(round_number)
+        # Every command changes the one key once: one invalidation each. Wait for the previous
+        # ones, so that the next one counted is this round's (a late one would drop the entry
+        # the reads below put back, and look like this round's).
+        wait_for(partial(_counted, reader, round_number), 1.0, "the earlier invalidations")
         held = old is not None
         if held:
             assert reader.get("k") == reader.get("k") == old  # the second read is a near hit

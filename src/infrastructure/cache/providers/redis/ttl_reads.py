@@ -39,8 +39,16 @@ def get_with_pttl(pool: BlockingPool, name: bytes) -> WithTtl:
         pool.release(connection)
 
 
+def _packed(name: bytes) -> bytes:
+    """``GET name`` and ``PTTL name`` in RESP, packed here: redis-py's general packer (which also
+    splits large arguments into chunks) costs ~3 µs per exchange for what is one concatenation.
+    (The connections send a *list* of chunks: pass ``[packed]``.)"""
+    bulk = b"$%d\r\n%s\r\n" % (len(name), name)
+    return b"*2\r\n$3\r\nGET\r\n" + bulk + b"*2\r\n$4\r\nPTTL\r\n" + bulk
+
+
 def _exchange(connection: Any, name: bytes) -> WithTtl:
-    connection.send_packed_command(connection.pack_commands(((b"GET", name), (b"PTTL", name))))
+    connection.send_packed_command([_packed(name)])
     payload: Any
     try:
         payload = connection.read_response()
@@ -65,7 +73,7 @@ async def get_with_pttl_async(pool: AsyncBlockingPool, name: bytes) -> WithTtl:
 
 
 async def _exchange_async(connection: Any, name: bytes) -> WithTtl:
-    await connection.send_packed_command(connection.pack_commands(((b"GET", name), (b"PTTL", name))))
+    await connection.send_packed_command([_packed(name)])
     payload: Any
     try:
         payload = await connection.read_response()
