@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from src.infrastructure.cache.near.store import NearStore
-from src.infrastructure.cache.providers.redis.tracking import Invalidation, Pong
+from src.infrastructure.cache.providers.redis.tracking import Invalidation, Pong, TrackingRefused
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class InvalidationListener:
             if stop.is_set():
                 return
             self._current = connection
-        wait, served = FIRST_WAIT, False
+        wait, served, warned = FIRST_WAIT, False, False
         try:
             while not stop.is_set():
                 try:
@@ -123,6 +123,10 @@ class InvalidationListener:
                         )
                     wait, served = FIRST_WAIT, True
                     self._listen(connection, stop)
+                except TrackingRefused as exc:  # a setting to change: said once, at WARNING
+                    if not warned:
+                        logger.warning("near cache %s: off, reads go to Redis: %s", self._label, exc)
+                    warned = True
                 except Exception as exc:  # any failure is a gap; the loop itself must never die
                     self._lost(exc, stop, served)
                 finally:

@@ -44,6 +44,11 @@ class Invalidation:
     names: list[bytes] | None
 
 
+class TrackingRefused(Exception):
+    """The server refused to turn tracking on (an ACL without the commands, a proxy that does not
+    know them): a setting to change, not an outage."""
+
+
 class Pong:
     """The answer to :meth:`TrackingConnection.ping`."""
 
@@ -67,8 +72,19 @@ class TrackingConnection:
 
     def open(self) -> None:
         """Connect and turn tracking on; when this returns, every later change under the prefix
-        will be reported by :meth:`read`."""
-        self._connection = connection = self._pool.get_connection()
+        will be reported by :meth:`read`. :class:`TrackingRefused` if the server says no."""
+        self._connection = self._pool.get_connection()
+        try:
+            self._turn_tracking_on()
+        except ResponseError as exc:
+            raise TrackingRefused(
+                f"{exc} (the near cache's connection needs CLIENT ID and CLIENT TRACKING, and with "
+                "protocol 2 SUBSCRIBE to the channel __redis__:invalidate: "
+                "+client|id +client|tracking +subscribe &__redis__:invalidate)"
+            ) from exc
+
+    def _turn_tracking_on(self) -> None:
+        connection = self._connection
         tracking = ["CLIENT", "TRACKING", "ON", "BCAST", "PREFIX", self._prefix]
         if self._protocol == 3:
             # redis-py's own client-side cache registers its handler the same way.
