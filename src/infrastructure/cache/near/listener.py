@@ -97,19 +97,12 @@ class InvalidationListener:
         if current is not None:
             current.interrupt()
 
-    @property
-    def running(self) -> bool:
-        thread = self._thread
-        return thread is not None and thread.is_alive()
-
     # ---------------------------------------------------------------- the thread
 
     def _run(self, session: int, stop: threading.Event) -> None:
-        connection = self._connect()
-        with self._lock:
-            if stop.is_set():
-                return
-            self._current = connection
+        connection = self._adopt(stop)
+        if connection is None:
+            return
         wait, served, warned = FIRST_WAIT, False, False
         try:
             while not stop.is_set():
@@ -136,6 +129,24 @@ class InvalidationListener:
                 wait = min(wait * 2, LONGEST_WAIT)
         finally:
             self._store.tracking_lost(session)
+
+    def _adopt(self, stop: threading.Event) -> Connection | None:
+        """The run's connection (building it dials nothing), where :meth:`stop` can interrupt it;
+        None if the run was stopped meanwhile, or if it cannot even be built - then the thread
+        stays parked until stopped, so that reads do not start one thread each."""
+        try:
+            connection = self._connect()
+        except Exception as exc:
+            logger.warning(
+                "near cache %s: off, reads go to Redis: %s: %s", self._label, type(exc).__name__, exc
+            )
+            stop.wait()
+            return None
+        with self._lock:
+            if stop.is_set():
+                return None
+            self._current = connection
+        return connection
 
     def _listen(self, connection: Connection, stop: threading.Event) -> None:
         """Read until the connection fails or is in doubt (raises), or ``stop`` is set.

@@ -209,6 +209,8 @@ class NearStore:
             if session != self._session:
                 return False
             self._empty()
+            if self._circuit is not None:  # from empty: no outage before now is of concern
+                self._openings = self._circuit.times_opened
             self.serving = True
             return True
 
