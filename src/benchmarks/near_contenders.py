@@ -75,22 +75,20 @@ def near_contenders(
     return [
         Contender(HOT_SYNC, "raw redis-py + hiredis", "raw", _raw_get(raw, raw_key)),
         Contender(HOT_SYNC, "agent-cache redis, near cache", "near", _get(hot, (key,)), HOT_SCALE),
+        Contender(HOT_ASYNC, "raw redis.asyncio + hiredis", "raw", _loop_raw_get(runner, raw_async, raw_key)),
         Contender(
-            HOT_ASYNC, "raw redis.asyncio + hiredis", "raw", _raw_get_async(runner, raw_async, raw_key)
-        ),
-        Contender(
-            HOT_ASYNC, "agent-cache redis, near cache", "near", _get_async(runner, hot, (key,)), HOT_SCALE
+            HOT_ASYNC, "agent-cache redis, near cache", "near", _loop_get(runner, hot, (key,)), HOT_SCALE
         ),
         Contender(COLD_SYNC, "agent-cache redis (container)", "ours", _get(ours, workload.keys)),
         Contender(COLD_SYNC, "agent-cache redis, near cache missing", "near", _get(cold, workload.keys)),
         Contender(
-            COLD_ASYNC, "agent-cache redis (container)", "ours", _get_async(runner, ours, workload.keys)
+            COLD_ASYNC, "agent-cache redis (container)", "ours", _loop_get(runner, ours, workload.keys)
         ),
         Contender(
             COLD_ASYNC,
             "agent-cache redis, near cache missing",
             "near",
-            _get_async(runner, cold, workload.keys),
+            _loop_get(runner, cold, workload.keys),
         ),
     ]
 
@@ -127,7 +125,7 @@ def _raw_get(client: redis.Redis, name: str) -> Callable[[int], int]:
     return run
 
 
-def _raw_get_async(runner: asyncio.Runner, client: redis.asyncio.Redis, name: str) -> Callable[[int], int]:
+def _loop_raw_get(runner: asyncio.Runner, client: redis.asyncio.Redis, name: str) -> Callable[[int], int]:
     async def calls(ops: int) -> None:
         for _ in range(ops):
             payload = await client.get(name)
@@ -151,7 +149,7 @@ def _get(cache: ICacheProvider, keys: tuple[str, ...]) -> Callable[[int], int]:
     return run
 
 
-def _get_async(runner: asyncio.Runner, cache: ICacheProvider, keys: tuple[str, ...]) -> Callable[[int], int]:
+def _loop_get(runner: asyncio.Runner, cache: ICacheProvider, keys: tuple[str, ...]) -> Callable[[int], int]:
     count = len(keys)
 
     async def calls(ops: int) -> None:
