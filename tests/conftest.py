@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import shutil
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -20,7 +21,12 @@ from typing import Any
 import pytest
 
 from src.infrastructure.cache.base import CacheProviderBase
-from src.infrastructure.cache.config.cache_config import CacheConfig, MemoryCacheConfig, RedisCacheConfig
+from src.infrastructure.cache.config.cache_config import (
+    CacheConfig,
+    MemoryCacheConfig,
+    NearCacheConfig,
+    RedisCacheConfig,
+)
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
 from src.interfaces.llm.cache import ICacheProvider
@@ -160,6 +166,49 @@ def make_resilient_redis_provider(
         provider.close()
 
 
+@pytest.fixture
+def make_near_redis_provider(
+    redis_endpoint: RedisEndpoint, clock: TestClock
+) -> Iterator[Callable[..., ICacheProvider]]:
+    """Builds the Redis cache as services get it with its near cache on (``near_cache.enabled``),
+    each returned once its invalidation tracking is established, so that every read goes through
+    the near cache (a hit served there, a miss filling it) and every write through its drops."""
+    clock.sleeps = True
+    built: list[ICacheProvider] = []
+
+    def make(**settings: Any) -> ICacheProvider:
+        redis = redis_endpoint.config(
+            **{
+                "key_prefix": unique_prefix(),
+                "default_ttl": 60,
+                "on_error": "fallback",
+                "near_cache": NearCacheConfig(enabled=True),
+                **settings,
+            }
+        )
+        config = CacheConfig(
+            default_provider="redis", providers={"redis": redis, "memory": MemoryCacheConfig()}
+        )
+        built.append(resilient_redis_provider(config))
+        wait_until_near_serves(built[-1])
+        return built[-1]
+
+    yield make
+    for provider in built:
+        provider.clear()
+        provider.close()
+
+
+def wait_until_near_serves(provider: ICacheProvider, timeout: float = 5.0) -> None:
+    """Start ``provider``'s invalidation listener (a read does) and wait until its near cache serves."""
+    deadline = time.monotonic() + timeout
+    provider.exists("near-cache-start")  # not a lookup: counts nothing
+    while not provider.get_stats()["near"]["serving"]:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"near cache not serving after {timeout} s: {provider.get_stats()['near']}")
+        time.sleep(0.002)
+
+
 def _need_binaries(what: str) -> None:
     if not (shutil.which("redis-server") and shutil.which("redis-cli")):
         pytest.fail(
@@ -233,7 +282,7 @@ def make_redis_sentinel_provider(
 #: ``make_N_provider`` returning a factory: ``make(**settings) -> ICacheProvider``, where settings are
 #: fields of the provider's config class (``default_ttl``, ``max_value_bytes``, ...), and which
 #: closes what it built at teardown. Each provider it builds starts empty.
-CONTRACT_PROVIDERS = ["memory", "redis", "resilient_redis", "redis_cluster", "redis_sentinel"]
+CONTRACT_PROVIDERS = ["memory", "redis", "resilient_redis", "near_redis", "redis_cluster", "redis_sentinel"]
 
 
 @pytest.fixture(params=CONTRACT_PROVIDERS)

@@ -18,6 +18,7 @@ from src.benchmarks.llm_contenders import llm_key_contenders
 from src.benchmarks.machine import machine_info
 from src.benchmarks.memory_contenders import MEMORY_SCALE, memory_contenders, opt_out_config
 from src.benchmarks.metrics_contenders import MEMORY_CASE, REDIS_CASE, metrics_contenders
+from src.benchmarks.near_contenders import near_contenders, near_memory
 from src.benchmarks.ratios import compute_ratios, ratio_specs
 from src.benchmarks.redis_session import RedisSession, ServerUnreachableError
 from src.benchmarks.report import BenchmarkResult, Row
@@ -113,6 +114,8 @@ def run_benchmark(
             result.footprint = measure_footprint(options.footprint_entries, options.value_bytes)
         except (subprocess.SubprocessError, ValueError) as exc:  # a failed child: the rest stands
             result.notes.append(f"memory footprint not measured: {exc}")
+    if options.footprint_entries > 0:
+        result.near_memory = near_memory(run.workload.value)
     return result
 
 
@@ -162,6 +165,15 @@ class _Run:
         if self.options.namespace_keys:
             self.say(f"scenario: clearing a namespace beside {self.options.namespace_keys:,} other keys")
             self.notes += namespace_clear(session.config, session.raw, self.options.namespace_keys)
+        contenders += near_contenders(
+            stack,
+            runner,
+            config=session.bench_config,
+            workload=self.workload,
+            raw=session.raw,
+            raw_async=session.raw_async,
+            ours=ours,
+        )
         return contenders + metrics_contenders(REDIS_CASE, ours, self.workload, self.notes)
 
     def memory_contenders(self, stack: ExitStack) -> list[Contender]:

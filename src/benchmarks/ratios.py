@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from src.benchmarks.compute_contenders import CASES, COMPUTE_ROLES
 from src.benchmarks.metrics_contenders import MEMORY_CASE, METRICS_ROLES, REDIS_CASE
+from src.benchmarks.near_contenders import COLD_ASYNC, COLD_SYNC, HOT_ASYNC, HOT_SYNC, NEAR_ROLE
 from src.benchmarks.runner import Samples
 from src.benchmarks.workload import BATCH_SIZE
 
@@ -31,6 +32,7 @@ ROLES = {
     "raw-tlru": "cachetools TLRUCache + lock (per-entry TTL: the same work as the provider)",
     **METRICS_ROLES,
     **COMPUTE_ROLES,
+    **NEAR_ROLE,
 }
 #: The case of the LLM-response cache's key building (``llm_contenders.py``), where ``raw`` is
 #: the SHA-256 of the request's sorted JSON.
@@ -102,6 +104,10 @@ def ratio_specs(task_counts: tuple[int, ...]) -> list[RatioSpec]:
                 RatioSpec(case, "ours", "raw-ttl", "time", ("<=", 1.5)),
                 RatioSpec(case, "ours", "raw-tlru", "time", ("<=", 1.5)),
             ]
+    for case in (HOT_SYNC, HOT_ASYNC):  # issue 14: a hot key from the near cache, 10x raw or better
+        specs.append(RatioSpec(case, "near", "raw", "time", ("<=", 0.1)))
+    for case in (COLD_SYNC, COLD_ASYNC):  # issue 14: what a near cache's miss adds to a read
+        specs.append(RatioSpec(case, "near", "ours", "time", ("<=", 1.10)))
     for case in (REDIS_CASE, MEMORY_CASE):  # issue 15: the metrics' cost on a sync get
         specs += [
             RatioSpec(case, "no-sdk", "plain", "time", ("<=", 1.03)),

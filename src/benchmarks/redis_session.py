@@ -95,6 +95,7 @@ class RedisSession:
         config = replace(configured, enabled=True, url=self.url, key_prefix=self.prefix)
         bench_config = replace(self._configured, providers={**self._configured.providers, "redis": config})
         self.config = config
+        self.bench_config = bench_config  # the run's Redis cache: url and prefix (near_contenders)
         container = ApplicationContainer(config=di.Object(bench_config))
         self._stack.callback(container.shutdown_resources)
         ours = self.ours = container.resolver().get_named(ICacheProvider, "redis")
@@ -105,7 +106,7 @@ class RedisSession:
             ("bare", "agent-cache redis (bare provider)", bare),
         ]
         bare.set_many(dict.fromkeys(workload.keys, workload.value), TTL_SECONDS)
-        default_raw = redis.asyncio.Redis.from_url(self.url)  # redis.asyncio as it comes
+        default_raw = self.raw_async = redis.asyncio.Redis.from_url(self.url)  # redis.asyncio as it comes
         pool_raw = raw_like_provider(self.url, config)  # and built like the provider's client
         self._raw_async = [default_raw, pool_raw]
         if peer.available():

@@ -50,6 +50,8 @@ class BenchmarkResult:
     rows: list[Row] = field(default_factory=list)
     ratios: list[Ratio] = field(default_factory=list)
     footprint: dict[str, Any] | None = None
+    #: What 10k near-cache entries of the workload's value hold (``near_contenders.near_memory``).
+    near_memory: dict[str, Any] | None = None
     notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,6 +61,7 @@ class BenchmarkResult:
             "results": [row.as_dict() for row in self.rows],
             "ratios": [ratio.as_dict() for ratio in self.ratios],
             "memory_footprint": self.footprint,
+            "near_cache_memory": self.near_memory,
             "notes": self.notes,
         }
 
@@ -69,6 +72,8 @@ def text_report(result: BenchmarkResult) -> str:
     lines += ["", *_table(result.rows), "", *_ratio_lines(result.ratios, result.settings.get("pin", ""))]
     if result.footprint:
         lines += ["", _footprint_line(result.footprint)]
+    if result.near_memory:
+        lines.append(_near_memory_line(result.near_memory))
     lines += [f"note: {note}" for note in result.notes]
     return "\n".join(lines)
 
@@ -82,6 +87,13 @@ def _footprint_line(f: dict[str, Any]) -> str:
         f"RSS {f['rss_growth_mb_after_2x_writes']:+.1f} MB"
     )
     return f"memory provider footprint: {f['mb_per_100k_entries']:.1f} MB per 100k entries ({entry}); {bound}"
+
+
+def _near_memory_line(m: dict[str, Any]) -> str:
+    return (
+        f"near cache memory: {m['mb_per_10k_entries']:.1f} MB per 10k entries ({m['bytes_per_entry']:.0f} "
+        f"bytes/entry: {m['value_bytes']}-byte payload, {m['name_bytes']}-byte name; tracemalloc)"
+    )
 
 
 def _table(rows: list[Row]) -> list[str]:

@@ -57,6 +57,8 @@ def test_memory_run_needs_no_server_and_prints_the_table_and_ratios(tmp_path: Pa
     assert "\nmetrics: memory get\n" in out
     assert "metrics: memory get: no-sdk / plain, time per op" in out
     assert "MB per 100k entries" in out
+    assert "near cache memory:" in out
+    assert "MB per 10k entries" in out
     assert "command: agent-cache bench --provider memory" in out
     assert "round 2/2 done" in done.stderr  # progress goes to stderr, not into the table
 
@@ -122,6 +124,12 @@ def test_redis_run_on_a_given_server_computes_the_ratios_and_leaves_no_key(
             assert ratios[f"redis {op}_async, 1 task: ours / {reference}, time per op"]["target"] == "<= 1.05"
     assert ratios["redis get_async, 4 tasks: ours / peer, throughput"]["target"] == ">= 1.5"
     assert ratios["redis get_many(100): ours / singles, throughput"]["target"] == ">= 10"
+    for case in ("redis get, hot key (sync)", "redis get_async, hot key, 1 task"):  # issue 14's near cache
+        assert ratios[f"{case}: near / raw, time per op"]["target"] == "<= 0.1"
+    for case in ("redis get, cold near cache (sync)", "redis get_async, cold near cache, 1 task"):
+        assert ratios[f"{case}: near / ours, time per op"]["target"] == "<= 1.1"
+    assert report["near_cache_memory"]["entries"] == 10_000
+    assert report["near_cache_memory"]["bytes_per_entry"] > report["near_cache_memory"]["value_bytes"]
     assert all(ratio["median"] > 0 for ratio in ratios.values())
     assert report["settings"]["redis_server"]
 

@@ -91,6 +91,31 @@ class CircuitBreakerConfig:
 
 
 @dataclass(frozen=True)
+class NearCacheConfig:
+    """A Redis cache's near cache: hot entries kept in the process, invalidated by the server.
+
+    Off by default. See docs/near-cache.md for what it guarantees and what it costs.
+    """
+
+    enabled: bool = False
+    #: Most entries kept in the process; the least recently used is dropped beyond it.
+    max_size: int = field(default=10_000, metadata=bounded(1, 10_000_000))
+    #: Longest an entry is kept in the process, in seconds, whatever its Redis TTL (which an entry
+    #: never outlives either): a bound on what a lost invalidation could cost.
+    ttl: float = field(default=60.0, metadata=bounded(0.001, 86_400))
+    #: Largest serialized value kept in the process; larger ones are read from Redis every time.
+    max_value_bytes: int = field(default=65_536, metadata=bounded(1, MAX_VALUE_BYTES))
+    #: RESP version of the invalidation connection: 3 receives invalidations as push messages on
+    #: the tracking connection itself; 2 redirects them to that connection's pub/sub channel
+    #: ``__redis__:invalidate`` (for servers or proxies that do not speak RESP3).
+    protocol: int = field(default=3, metadata=bounded(2, 3))
+    #: Seconds between PINGs on the invalidation connection (with Sentinel, also between checks that
+    #: its server is still the master); a PING unanswered for as long again puts tracking in doubt:
+    #: the near cache is emptied and bypassed until it is back.
+    ping_interval: float = field(default=1.0, metadata=bounded(0.01, 60))
+
+
+@dataclass(frozen=True)
 class FailurePolicyConfig:
     """What callers of a remote cache see while its backend is unavailable, in one object."""
 

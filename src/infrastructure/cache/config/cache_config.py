@@ -23,6 +23,7 @@ from src.infrastructure.cache.config.base_config import (
     ConnectionPoolConfig,
     FailurePolicyConfig,
     MemoryCacheConfig,
+    NearCacheConfig,
     RemoteCacheConfig,
 )
 from src.infrastructure.cache.config.caches import IMPLICIT_CACHES, PROVIDER_CONFIG_TYPES, parse_caches
@@ -43,6 +44,7 @@ __all__ = [
     "LLMCacheConfig",
     "MemoryCacheConfig",
     "ModelPrice",
+    "NearCacheConfig",
     "RedisCacheConfig",
     "RemoteCacheConfig",
     "parse_address",

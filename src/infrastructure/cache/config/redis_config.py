@@ -14,7 +14,11 @@ from typing import Any, ClassVar, Literal
 
 from redis.connection import parse_url
 
-from src.infrastructure.cache.config.base_config import ConnectionPoolConfig, RemoteCacheConfig
+from src.infrastructure.cache.config.base_config import (
+    ConnectionPoolConfig,
+    NearCacheConfig,
+    RemoteCacheConfig,
+)
 from src.infrastructure.cache.config.sections import Hidden, bounded, secret, url_with_secret
 from src.infrastructure.cache.config.urls import check_redis_url, url_database
 from src.interfaces.llm.cache import CacheConfigError
@@ -77,6 +81,8 @@ class RedisCacheConfig(RemoteCacheConfig):
     key_prefix: str = "agent:cache:"
     #: Required to use an empty ``key_prefix``: ``clear()`` then removes every key of the database.
     owns_database: bool = False
+    #: Hot entries kept in this process, kept coherent by Redis' invalidations (off by default).
+    near_cache: NearCacheConfig = field(default_factory=NearCacheConfig)
 
     def __post_init__(self) -> None:
         # Each message starts with the setting it is about: the section's parser turns that into
@@ -88,6 +94,7 @@ class RedisCacheConfig(RemoteCacheConfig):
         if self.mode == "sentinel":
             self._check_sentinel()
         self._check_addresses()
+        self._check_near_cache()
 
     def _check_url(self) -> None:
         """The URL again, for a config built in code (the parser checked it with its key path):
@@ -131,6 +138,15 @@ class RedisCacheConfig(RemoteCacheConfig):
             raise CacheConfigError(
                 "url: not used with mode 'sentinel', where the sentinels name the master; "
                 "set username, password, db and ssl instead"
+            )
+
+    def _check_near_cache(self) -> None:
+        # Tracking a cluster means one invalidation connection per primary, followed across slot
+        # migrations and failovers; refused rather than half done (see docs/near-cache.md).
+        if self.near_cache.enabled and self.mode == "cluster":
+            raise CacheConfigError(
+                "near_cache: not available with mode 'cluster' (invalidations would have to be tracked "
+                "on every primary); set near_cache.enabled: false, or use standalone or sentinel mode"
             )
 
     def _check_addresses(self) -> None:
@@ -227,4 +243,5 @@ _PER_CACHE_SETTINGS = frozenset({item.name for item in dataclasses.fields(Remote
     "key_prefix",
     "owns_database",
     "hash_tag",
+    "near_cache",
 }

@@ -58,7 +58,7 @@ class MetricSpec:
 
 _EVERY = "every cache"
 _POLICY = "caches with a failure policy (redis)"
-_NEAR = "when the near cache is enabled (issue 14; designed, not yet emitted)"
+_NEAR = "when the near cache is enabled (near_cache.enabled)"
 _LLM = "when the LLM cache is enabled (issue 13; designed, not yet emitted)"
 
 DURATION = MetricSpec(

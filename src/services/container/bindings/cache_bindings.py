@@ -3,8 +3,9 @@
 Every cache under ``cache.providers`` is registered under its name: ``resolver.get_named(
 ICacheProvider, "llm_responses")``; ``resolver.get(ICacheProvider)`` is ``default_provider``. A
 cache is built the first time it is asked for (a disabled one never: it is not registered), by
-:func:`build_cache`: the factory of its ``type``, wrapped in its failure policy when the type talks
-to a server that can go away (its config class says ``remote``). :class:`NamedCaches`, a container
+:func:`build_cache`: the factory of its ``type``, behind its near cache when a Redis cache turns
+one on, wrapped in its failure policy when the type talks to a server that can go away (its
+config class says ``remote``). :class:`NamedCaches`, a container
 ``Resource``, owns every cache it built and closes them on ``container.shutdown_resources()``.
 
 To add a provider type: its config class in ``PROVIDER_CONFIG_TYPES`` (``config/caches.py``) and
@@ -29,6 +30,7 @@ from src.infrastructure.cache.config.cache_config import (
     RedisCacheConfig,
     RemoteCacheConfig,
 )
+from src.infrastructure.cache.near.near_provider import NearCacheProvider
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
 from src.infrastructure.cache.providers.redis.connections import ConnectionRegistry
 from src.infrastructure.cache.providers.redis.redis_provider import RedisCacheProvider
@@ -79,12 +81,24 @@ def build_cache(
         fallback = MemoryCacheProvider(fallback_config(config, caches.providers[policy.fallback_provider]))
     breaker = CircuitBreaker(policy.circuit_breaker.failure_threshold, policy.circuit_breaker.open_interval)
     return ResilientCacheProvider(
-        provider,
+        _with_near_cache(provider, config, breaker),
         on_error=policy.on_error,
         breaker=breaker,
         fallback=fallback,
         max_pending_invalidations=policy.max_pending_invalidations,
     )
+
+
+def _with_near_cache(
+    provider: CacheProviderBase, config: RemoteCacheConfig, breaker: CircuitBreaker
+) -> CacheProviderBase:
+    """``provider`` behind its near cache when its config turns one on (Redis only), emptied by the
+    failure policy's ``breaker`` opening; else ``provider`` itself. Below the failure policy: while
+    the circuit is open the fallback serves, and its replay reaches the near cache too."""
+    if not (isinstance(config, RedisCacheConfig) and config.near_cache.enabled):
+        return provider
+    assert isinstance(provider, RedisCacheProvider)  # the factory of type redis builds one
+    return NearCacheProvider.over(provider, breaker)
 
 
 def resilient_redis_provider(caches: CacheConfig) -> CacheProviderBase:

@@ -94,9 +94,12 @@ def async_transport_for(config: RedisCacheConfig) -> AsyncTransport:
     return AsyncRedisTransport(client, cast(AsyncBlockingPool, client.connection_pool))
 
 
-def build_sync_client(config: RedisCacheConfig) -> redis.Redis:
-    """Standalone or sentinel: a thread-safe client over its own blocking pool (``pools``)."""
-    kwargs = _pool_kwargs(config, _sync_retry(config))
+def build_sync_client(config: RedisCacheConfig, **overrides: Any) -> redis.Redis:
+    """Standalone or sentinel: a thread-safe client over its own blocking pool (``pools``).
+
+    ``overrides`` replace connection settings (the near cache's invalidation connection sets its
+    ``protocol``, ``client_name`` and a pool of one)."""
+    kwargs = {**_pool_kwargs(config, _sync_retry(config)), **overrides}
     if config.mode == "sentinel":
         sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
             _addresses(config.sentinels), sentinel_kwargs=_sentinel_kwargs(config)

@@ -120,6 +120,15 @@ class ClusterTransport:
         with self._call() as cluster:
             return cast(bytes, cluster.getrange(name, start, end))
 
+    def get_with_pttl(self, name: bytes) -> tuple[Reply, int]:
+        """GET and PTTL through the cluster pipeline: one round trip to the key's node."""
+        with self._call() as cluster:
+            pipe = cluster.pipeline()  # type: ignore[no-untyped-call]
+            pipe.get(name)
+            pipe.pttl(name)
+            payload, pttl = pipe.execute()
+            return payload, pttl
+
     def mget(self, names: list[bytes]) -> list[Reply]:
         """One MGET per hash slot, pipelined per node; values in the order of ``names``."""
         with self._call() as cluster:
@@ -241,6 +250,14 @@ class AsyncClusterTransport:
     async def getrange(self, name: bytes, start: int, end: int) -> bytes | str:
         async with self._call() as cluster:
             return cast(bytes, await cluster.getrange(name, start, end))
+
+    async def get_with_pttl(self, name: bytes) -> tuple[Reply, int]:
+        async with self._call() as cluster:
+            pipe = cluster.pipeline()
+            pipe.get(name)
+            pipe.pttl(name)
+            payload, pttl = await pipe.execute()
+            return payload, pttl
 
     async def mget(self, names: list[bytes]) -> list[Reply]:
         async with self._call() as cluster:

@@ -24,6 +24,7 @@ from src.infrastructure.cache.providers.redis.connections import (
 from src.infrastructure.cache.providers.redis.errors import BACKEND_ERRORS, error_kind, translate
 from src.infrastructure.cache.providers.redis.keyspace import KeySpace
 from src.infrastructure.cache.providers.redis.leases import RedisLeases
+from src.infrastructure.cache.providers.redis.near_source import NearSource
 from src.infrastructure.cache.serialization import LEASE_MARK
 from src.infrastructure.cache.stats import CacheStats
 from src.infrastructure.cache.validation import check_key, check_keys, check_namespace, resolve_ttl
@@ -135,6 +136,17 @@ class RedisCacheProvider(CacheProviderBase):
     def leases(self) -> RedisLeases:
         """Compute-once's leases, kept in the data keys (see ``leases``)."""
         return self._leases
+
+    def near_source(self) -> NearSource:
+        """What a near cache in front of this cache (or namespace) reads through (``near_source``)."""
+        return NearSource(
+            self.config,
+            keys=self._keys,
+            transport=self._transport,
+            async_transport=self._loops.current,
+            codec=self._codec,
+            failure=self._failure,
+        )
 
     def _failure(self, exc: Exception, operation: str) -> CacheError:
         self._stats.record_error(error_kind(exc))

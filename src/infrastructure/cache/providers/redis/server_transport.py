@@ -15,6 +15,7 @@ What differs from a cluster is decided here, once: a batch of SETs is one Lua sc
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from functools import partial
 from typing import Any, cast
 
 import redis
@@ -29,6 +30,7 @@ from src.infrastructure.cache.providers.redis.pools import (
     pool_counts,
 )
 from src.infrastructure.cache.providers.redis.transport import Reply
+from src.infrastructure.cache.providers.redis.ttl_reads import WithTtl, get_with_pttl, get_with_pttl_async
 
 
 class RedisTransport:
@@ -37,6 +39,7 @@ class RedisTransport:
     get: Callable[[bytes], Reply]
     set: Callable[..., Any]
     getrange: Callable[[bytes, int, int], bytes | str]
+    get_with_pttl: Callable[[bytes], WithTtl]
     mget: Callable[[list[bytes]], list[Reply]]
     unlink: Callable[..., int]
     write_batch: Callable[[Sequence[bytes], Sequence[bytes], Sequence[int | None]], None]
@@ -50,6 +53,7 @@ class RedisTransport:
         self.get = cast(Callable[[bytes], Reply], client.get)
         self.set = client.set
         self.getrange = cast(Callable[[bytes, int, int], bytes | str], client.getrange)
+        self.get_with_pttl = partial(get_with_pttl, pool)
         self.mget = cast(Callable[[list[bytes]], list[Reply]], client.mget)
         self.unlink = cast(Callable[..., int], client.unlink)
         self.write_batch = BatchWriter(client).write
@@ -102,6 +106,7 @@ class AsyncRedisTransport:
 
     get: Callable[[bytes], Awaitable[Reply]]
     getrange: Callable[[bytes, int, int], Awaitable[bytes | str]]
+    get_with_pttl: Callable[[bytes], Awaitable[WithTtl]]
     mget: Callable[[list[bytes]], Awaitable[list[Reply]]]
     unlink: Callable[..., Awaitable[int]]
     write_batch: Callable[[Sequence[bytes], Sequence[bytes], Sequence[int | None]], Awaitable[None]]
@@ -113,6 +118,7 @@ class AsyncRedisTransport:
         self._scripts: dict[str, Any] = {}
         self.get = cast(Callable[[bytes], Awaitable[Reply]], client.get)
         self.getrange = cast(Callable[[bytes, int, int], Awaitable[bytes | str]], client.getrange)
+        self.get_with_pttl = partial(get_with_pttl_async, pool)
         self.mget = cast(Callable[[list[bytes]], Awaitable[list[Reply]]], client.mget)
         self.unlink = cast(Callable[..., Awaitable[int]], client.unlink)
         self.write_batch = AsyncBatchWriter(client).write

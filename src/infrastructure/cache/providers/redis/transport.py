@@ -46,6 +46,11 @@ class SyncTransport(Protocol):
         """``GETRANGE name start end`` (``b""`` for a missing key)."""
         ...
 
+    def get_with_pttl(self, name: bytes, /) -> tuple[Reply, int]:
+        """``GET name`` and ``PTTL name`` in one round trip, for the near cache: the reply, and the
+        milliseconds the key has left (-1: no expiry; -2: no key)."""
+        ...
+
     def mget(self, names: list[bytes], /) -> list[Reply]:
         """The values of ``names``, in their order (one round trip per node on a cluster)."""
         ...
@@ -104,6 +109,10 @@ class AsyncTransport(Protocol):
 
     def getrange(self, name: bytes, start: int, end: int, /) -> Awaitable[bytes | str]:
         """``GETRANGE name start end``."""
+        ...
+
+    def get_with_pttl(self, name: bytes, /) -> Awaitable[tuple[Reply, int]]:
+        """Async twin of :meth:`SyncTransport.get_with_pttl`."""
         ...
 
     def mget(self, names: list[bytes], /) -> Awaitable[list[Reply]]:
