@@ -214,7 +214,10 @@ def test_a_waiter_computes_itself_after_wait_timeout(cache_provider: ICacheProvi
 
     async def agents() -> list[Any]:
         leader = asyncio.ensure_future(cache_provider.get_or_set_async("k", slow.ask))
-        await asyncio.sleep(0.05)
+        for _ in range(200):  # until the leader is computing (its lease taken), at most 2 s
+            if slow.calls:
+                break
+            await asyncio.sleep(0.01)
         waiter = cache_provider.get_or_set_async("k", quick.ask, wait_timeout=0.2)
         started = time.monotonic()
         answer = await waiter
