@@ -46,6 +46,10 @@ class EntryCache(Protocol):
 
     def get_entry(self, key: str) -> StoredEntry | Any: ...
 
+    def exists(self, key: str) -> bool: ...
+
+    async def exists_async(self, key: str) -> bool: ...
+
     async def get_async(self, key: str, default: Any = None) -> Any: ...
 
     async def set_async(self, key: str, value: Any, ttl: float | None = None) -> None: ...
@@ -105,7 +109,9 @@ class Misses:
         """The value of the key: found, computed here under the lease, or waited for."""
         leases = self._leases()
         if leases is None:
-            value = self._cache.get(miss.key, MISSING)  # a flight that just landed may have stored it
+            # A flight that landed since this caller's miss may have stored the value; exists() asks
+            # without counting a second lookup (the caller's miss is counted once, by its get).
+            value = self._cache.get(miss.key, MISSING) if self._cache.exists(miss.key) else MISSING
             return self.compute_and_set(miss) if value is MISSING else value
         token = secrets.token_hex(8)
         while True:
@@ -222,7 +228,11 @@ class Misses:
     async def _resolve_async(self, miss: Miss) -> Any:
         leases = self._leases()
         if leases is None:
-            value = await self._cache.get_async(miss.key, MISSING)
+            value = (
+                await self._cache.get_async(miss.key, MISSING)
+                if await self._cache.exists_async(miss.key)
+                else MISSING
+            )
             return await self.compute_and_set_async(miss) if value is MISSING else value
         token = secrets.token_hex(8)
         while True:
