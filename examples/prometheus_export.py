@@ -7,7 +7,9 @@ here. Install them next to agent-cache, then run the example and scrape it::
     python examples/prometheus_export.py --port 9464 [--config configs/global.yaml]
     curl -s http://127.0.0.1:9464/metrics | grep -E '^(agent_cache|db_client|redis_client)'
 
-It runs a small workload on every enabled cache, then serves until stdin closes (Ctrl-D); each line
+It runs a small workload on every enabled cache and three requests through the LLM-response cache
+(one model call, two hits: ``agent_cache_llm_tokens_saved_total``), then serves until stdin closes
+(Ctrl-D); each line
 read from stdin (Enter) runs the workload again - stop Redis in between and watch
 ``agent_cache_fallback_active`` turn to 1, then start it and watch the invalidations replayed.
 
@@ -30,6 +32,7 @@ from opentelemetry.sdk.metrics import MeterProvider
 from prometheus_client import start_http_server
 
 from src.interfaces.llm.cache import ICacheProvider
+from src.interfaces.llm.response_cache import ILLMResponseCache
 from src.services.container import create_container
 
 #: The workload's keys all start with this; it deletes them first, so every run counts the same.
@@ -60,6 +63,23 @@ def workload(cache: ICacheProvider) -> None:
     cache.get_many(keys)
 
 
+#: The request the LLM workload sends, and the answer its stand-in model gives (with its token usage).
+REQUEST = {"model": "gpt-4o", "messages": [{"role": "user", "content": "How many incidents are open?"}]}
+ANSWER = {
+    "model": "gpt-4o",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Six."}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 1200, "completion_tokens": 300, "total_tokens": 1500},
+}
+
+
+def llm_workload(llm: ILLMResponseCache) -> None:
+    """What one run sends through the LLM-response cache: the same request three times - one model
+    call, two hits (1200 prompt and 300 completion tokens saved each)."""
+    llm.invalidate(REQUEST)  # a fresh start: reruns count alike
+    for _ in range(3):
+        llm.complete(REQUEST, lambda: ANSWER)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=9464, help="Port of /metrics (0: any free port).")
@@ -74,13 +94,16 @@ def main(argv: list[str] | None = None) -> None:
     try:
         resolver = container.resolver()
         caches = {name: resolver.get_named(ICacheProvider, name) for name in resolver.names(ICacheProvider)}
+        llm = resolver.get(ILLMResponseCache)
         print(f"serving http://127.0.0.1:{port}/metrics for caches {', '.join(caches)}", flush=True)
         run = 0
         while True:
             run += 1
             for cache in caches.values():
                 workload(cache)
+            llm_workload(llm)
             stats: dict[str, Any] = {name: cache.get_stats() for name, cache in caches.items()}
+            stats["llm"] = llm.get_stats()
             print(f"run {run} done", flush=True)
             if options.print_stats:
                 print(json.dumps(stats, default=str), flush=True)

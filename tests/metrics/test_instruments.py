@@ -13,11 +13,14 @@ import pytest
 from opentelemetry.metrics import NoOpMeterProvider
 
 from src.infrastructure.cache.config.cache_config import MemoryCacheConfig
+from src.infrastructure.cache.config.llm_config import LLMCacheConfig, ModelPrice
+from src.infrastructure.cache.llm.response_cache import LLMResponseCache
 from src.infrastructure.cache.metrics.instruments import CacheMetrics
 from src.infrastructure.cache.metrics.names import OBSERVED
 from src.infrastructure.cache.metrics.timed import TimedCacheProvider
 from src.infrastructure.cache.providers.memory.memory_provider import MemoryCacheProvider
 from src.interfaces.llm.cache import CacheSerializationError
+from tests.llm.builders import StandInModel, chat_request
 from tests.metrics.readings import by_attribute, collect, private_metrics, value
 
 DURATION = "agent_cache.operation.duration"
@@ -68,8 +71,9 @@ def test_get_or_set_is_timed_whole_and_its_own_reads_and_writes_too() -> None:
     assert cache.get_or_set("k", lambda: "other") == "v"
 
     counts = by_attribute(collect(reader), DURATION, "cache.operation")
-    # A miss reads twice (before and inside the flight) and writes once; a hit reads once.
-    assert counts == {"get_or_set": 2, "get": 3, "set": 1}
+    # A miss reads, re-checks with exists (inside the flight, uncounted as a lookup) and writes once;
+    # a hit reads once.
+    assert counts == {"get_or_set": 2, "get": 2, "exists": 1, "set": 1}
 
 
 def test_a_call_that_raises_is_timed_with_its_error_type() -> None:
@@ -98,7 +102,7 @@ def test_observed_counters_equal_get_stats() -> None:
     stats = cache.get_stats()
     requests = by_attribute(collected, "agent_cache.requests", "cache.result")
     assert requests == {"hit": stats["hits"], "miss": stats["misses"], "stale": 0}
-    assert (stats["hits"], stats["misses"]) == (1, 3)
+    assert (stats["hits"], stats["misses"]) == (1, 2)  # get_or_set's miss is counted once
     assert value(collected, "agent_cache.sets", of("small")) == stats["sets"] == 4
     assert value(collected, "agent_cache.deletes", of("small")) == stats["deletes"] == 1
     assert value(collected, "agent_cache.evictions", of("small")) == stats["evictions"] == 1
@@ -225,25 +229,30 @@ def test_one_collection_reads_get_stats_once_per_cache() -> None:
     assert Counting.reads == 1
 
 
-def test_a_component_observed_for_its_own_section_exports_only_that() -> None:
-    class LLMCache:  # the shape docs/metrics.md reserves for the LLM cache (issue 13)
-        def get_stats(self) -> dict[str, Any]:
-            figures = {"hits": 3, "misses": 1, "prompt_tokens_saved": 120, "completion_tokens_saved": 40}
-            return {"llm": {"models": {"gpt-x": {**figures, "seconds_saved": 2.5, "cost_saved": 0.01}}}}
-
+def test_the_llm_cache_is_exported_by_model_beside_the_cache_it_stores_in() -> None:
     metrics, reader = private_metrics()
-    llm = LLMCache()
-    metrics.observe("llm_responses", llm)
+    provider = metrics.instrument(memory(), "llm_responses")
+    price = ModelPrice(prompt_per_1m=2.5, completion_per_1m=10.0)
+    llm = LLMResponseCache(provider, LLMCacheConfig(prices={"gpt-4o-2024-08-06": price}))
+    metrics.observe("llm_responses", llm, kind="llm")
+    model = StandInModel()
+
+    for _ in range(4):  # one miss, three hits
+        llm.complete(chat_request(), model.complete)
 
     collected = collect(reader)
 
-    model = of("llm_responses", **{"gen_ai.request.model": "gpt-x"})
-    assert value(collected, "agent_cache.llm.tokens_saved", {**model, "gen_ai.token.type": "input"}) == 120
-    assert value(collected, "agent_cache.llm.tokens_saved", {**model, "gen_ai.token.type": "output"}) == 40
-    assert value(collected, "agent_cache.llm.requests", {**model, "cache.result": "hit"}) == 3
-    assert value(collected, "agent_cache.llm.time_saved", model) == 2.5
-    assert value(collected, "agent_cache.llm.cost_saved", model) == 0.01
-    assert "agent_cache.requests" not in collected
+    by_model = of("llm_responses", **{"gen_ai.request.model": "gpt-4o-2024-08-06"})
+    saved = llm.get_stats()["saved"]
+    results = by_attribute(collected, "agent_cache.llm.requests", "cache.result")
+    assert results == {"hit": 3, "miss": 1, "bypassed": 0, "error": 0}
+    assert value(collected, "agent_cache.llm.tokens_saved", {**by_model, "gen_ai.token.type": "input"}) == 360
+    assert value(collected, "agent_cache.llm.tokens_saved", {**by_model, "gen_ai.token.type": "output"}) == 90
+    assert value(collected, "agent_cache.llm.cost_saved", by_model) == pytest.approx(3 * 0.0006)
+    assert value(collected, "agent_cache.llm.time_saved", by_model) == saved["model_seconds"]
+    # The cache under it is still observed under the same name, for its own lookups only.
+    assert value(collected, "agent_cache.requests", of("llm_responses", **{"cache.result": "hit"})) == 3
+    assert model.calls == 1
 
 
 def test_a_near_cache_section_is_exported_as_the_near_metrics() -> None:

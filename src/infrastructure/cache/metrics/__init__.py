@@ -13,8 +13,8 @@ Configure the SDK at start-up, before the container builds its caches, as OpenTe
 
 :func:`instrument_cache` is what the container applies to every cache it builds.
 ``instruments.CacheMetrics`` on an explicit ``MeterProvider`` serves tests and benchmarks that must
-not touch the process's global one. Another component with ``get_stats()`` (the LLM cache) exports
-its counters through :func:`observe`.
+not touch the process's global one. The LLM-response cache exports its counters through
+:func:`observe` with ``kind="llm"``, under the name of the cache it stores in.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from src.infrastructure.cache.base import CacheProviderBase
+from src.infrastructure.cache.metrics.names import Source
 from src.infrastructure.cache.metrics.otel import api_available
 
 if TYPE_CHECKING:
@@ -53,12 +54,12 @@ def instrument_cache(cache: CacheProviderBase, name: str) -> CacheProviderBase:
     return cache if metrics is None else metrics.instrument(cache, name)
 
 
-def observe(name: str, source: Any) -> None:
-    """Export the counters of ``source.get_stats()`` under ``cache.name=name`` (held weakly); a no-op
-    without the OpenTelemetry API."""
+def observe(name: str, source: Any, kind: Source = "cache") -> None:
+    """Export the counters of ``source.get_stats()`` under ``cache.name=name`` (held weakly) to the
+    metrics of ``kind`` (``"llm"``: the LLM-response cache); a no-op without the OpenTelemetry API."""
     metrics = default_metrics()
     if metrics is not None:
-        metrics.observe(name, source)
+        metrics.observe(name, source, kind)
 
 
 def observed_names() -> list[str]:

@@ -12,7 +12,7 @@ from opentelemetry import metrics
 from opentelemetry.metrics import Histogram, Meter, MeterProvider
 
 from src.infrastructure.cache.base import CacheProviderBase
-from src.infrastructure.cache.metrics.names import DURATION, DURATION_BUCKETS
+from src.infrastructure.cache.metrics.names import DURATION, DURATION_BUCKETS, Source
 from src.infrastructure.cache.metrics.observed import SNAPSHOT_REUSE, ObservedCaches, StatsSource
 from src.infrastructure.cache.metrics.otel import METER_NAME, records, version
 from src.infrastructure.cache.metrics.timed import TimedCacheProvider
@@ -53,9 +53,10 @@ class CacheMetrics:
         observed.add(name, timed)
         return timed
 
-    def observe(self, name: str, source: StatsSource) -> None:
-        """Export the counters of ``source.get_stats()`` under ``cache.name=name`` (held weakly)."""
-        self._instruments()[0].add(name, source)
+    def observe(self, name: str, source: StatsSource, kind: Source = "cache") -> None:
+        """Export the counters of ``source.get_stats()`` under ``cache.name=name`` (held weakly):
+        the metrics of ``kind`` read it (``"llm"``: the LLM-response cache's)."""
+        self._instruments()[0].add(name, source, kind)
 
     def observed_names(self) -> list[str]:
         """The names of the caches observed now."""

@@ -30,6 +30,8 @@ from src.infrastructure.cache.metrics.attributes import (
 from src.infrastructure.cache.metrics.readers import Reader
 
 Instrument = Literal["histogram", "counter", "updowncounter", "gauge"]
+#: What a metric reads: a cache's ``get_stats()``, or the LLM-response cache's.
+Source = Literal["cache", "llm"]
 
 #: Bucket boundaries (seconds) advised for the duration histogram: 10 µs (an in-process hit) to
 #: 10 s (``get_or_set`` waiting for a model's answer). The SDK's default boundaries are for
@@ -43,7 +45,8 @@ DURATION_BUCKETS = (
 @dataclass(frozen=True)
 class MetricSpec:
     """One exported metric. ``attributes`` are those beside ``cache.name`` (every metric has it);
-    ``when`` says which caches export it; ``read`` is None only for the measured histogram."""
+    ``when`` says which caches export it; ``read`` is None only for the measured histogram;
+    ``source`` is the kind of component whose ``get_stats()`` it reads."""
 
     name: str
     instrument: Instrument
@@ -52,6 +55,7 @@ class MetricSpec:
     description: str
     when: str
     read: Reader | None = None
+    source: Source = "cache"
 
 
 # ---------------------------------------------------------------- the table
@@ -59,7 +63,7 @@ class MetricSpec:
 _EVERY = "every cache"
 _POLICY = "caches with a failure policy (redis)"
 _NEAR = "when the near cache is enabled (near_cache.enabled)"
-_LLM = "when the LLM cache is enabled (issue 13; designed, not yet emitted)"
+_LLM = "when the LLM-response cache is used (resolver.get(ILLMResponseCache)); cache.name: the cache under it"
 
 DURATION = MetricSpec(
     "agent_cache.operation.duration",
@@ -249,9 +253,17 @@ OBSERVED = (
         "counter",
         "{request}",
         (MODEL, RESULT),
-        "LLM responses looked up, by model and result: hit, miss.",
+        "LLM requests, by model and result: hit (answered without a model call of its own), miss "
+        "(its own model call, through the cache), bypassed (its own model call, past the cache: "
+        "disabled, or sampled with sampled: bypass), error (it raised).",
         _LLM,
-        readers.per_model(("hits", {RESULT: "hit"}), ("misses", {RESULT: "miss"})),
+        readers.per_model(
+            ("hits", {RESULT: "hit"}),
+            ("misses", {RESULT: "miss"}),
+            ("bypassed", {RESULT: "bypassed"}),
+            ("errors", {RESULT: "error"}),
+        ),
+        "llm",
     ),
     MetricSpec(
         "agent_cache.llm.tokens_saved",
@@ -262,27 +274,32 @@ OBSERVED = (
         "(prompt), output (completion).",
         _LLM,
         readers.per_model(
-            ("prompt_tokens_saved", {USAGE_KIND: "input"}),
-            ("completion_tokens_saved", {USAGE_KIND: "output"}),
+            ("saved.prompt_tokens", {USAGE_KIND: "input"}),
+            ("saved.completion_tokens", {USAGE_KIND: "output"}),
         ),
+        "llm",
     ),
     MetricSpec(
         "agent_cache.llm.time_saved",
         "counter",
         "s",
         (MODEL,),
-        "Model time saved by hits (the recorded duration of the original call), by model.",
+        "Model time saved by hits (the recorded duration of the original call, less the time the hit "
+        "took), by model.",
         _LLM,
-        readers.per_model(("seconds_saved", {})),
+        readers.per_model(("saved.model_seconds", {})),
+        "llm",
     ),
     MetricSpec(
         "agent_cache.llm.cost_saved",
         "counter",
         "{USD}",
         (MODEL,),
-        "Money saved by hits, from the price table in the configuration, by model.",
+        "Money saved by hits, from the price table in the configuration (cache.llm.prices), by model; "
+        "0 for a model without a price.",
         _LLM,
-        readers.per_model(("cost_saved", {})),
+        readers.per_model(("saved.cost", {})),
+        "llm",
     ),
 )
 

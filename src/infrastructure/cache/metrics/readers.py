@@ -22,8 +22,6 @@ def _section(stats: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
 
 def requests(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
     """hits, misses, stale values served (``compute``), and errors by kind."""
-    if "hits" not in stats:  # a component observed for its own sections only (the LLM cache)
-        return
     yield stats["hits"], {RESULT: "hit"}
     yield stats["misses"], {RESULT: "miss"}
     compute = _section(stats, "compute")
@@ -91,14 +89,15 @@ def circuit_openings(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attribut
 
 
 def per_model(*keys: tuple[str, Attributes]) -> Reader:
-    """A counter of the LLM cache's ``get_stats()['llm']['models'][model]``, by model."""
+    """Counters of the LLM-response cache's ``get_stats()["by_model"][model]``, by model; a key
+    ``"saved.cost"`` reads ``figures["saved"]["cost"]``."""
 
     def read(stats: Mapping[str, Any]) -> Iterator[tuple[float, Attributes]]:
-        llm = _section(stats, "llm")
-        models = None if llm is None else _section(llm, "models")
-        for model, figures in (models or {}).items():
+        for model, figures in (_section(stats, "by_model") or {}).items():
             for key, attributes in keys:
-                if key in figures:
-                    yield figures[key], {MODEL: str(model), **attributes}
+                found: Any = figures
+                for part in key.split("."):
+                    found = found[part]
+                yield found, {MODEL: str(model), **attributes}
 
     return read

@@ -14,14 +14,18 @@ from dependency_injector import containers, providers
 
 from src.infrastructure.cache.config.cache_config import CacheConfig
 from src.infrastructure.cache.llm.response_cache import LLMResponseCache
+from src.infrastructure.cache.metrics import observe
 from src.services.container.bindings.cache_bindings import NamedCaches
 from src.services.container.resolver import ServiceRegistration
 
 
 def build_llm_cache(caches: NamedCaches, config: CacheConfig) -> LLMResponseCache:
-    """The LLM-response cache over the cache ``cache.llm`` names."""
+    """The LLM-response cache over the cache ``cache.llm`` names, its counters exported as the
+    ``agent_cache.llm.*`` metrics under that cache's name."""
     name = config.llm_cache
-    return LLMResponseCache(caches.get(name), config.llm, cache_name=name)
+    llm_cache = LLMResponseCache(caches.get(name), config.llm, cache_name=name)
+    observe(name, llm_cache, kind="llm")
+    return llm_cache
 
 
 def llm_registration(llm_cache: providers.Provider[LLMResponseCache]) -> ServiceRegistration:
