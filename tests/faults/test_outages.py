@@ -86,7 +86,7 @@ def run_outage(
 
 
 def summary(load: Load, recovery: float) -> str:
-    """The measured numbers, printed for ``pytest -s`` (and quoted in the README)."""
+    """The measured numbers, printed for ``pytest -s`` (and quoted in docs/operations.md, "Measured")."""
     report = load.report
     return (
         f"recovery {recovery:.3f}s after Redis answered; {report.calls} calls, "

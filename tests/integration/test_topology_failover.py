@@ -4,8 +4,8 @@ Three providers, as services get them (``resilient_redis_provider``), one per fa
 under a concurrent load (``tests/topology/load.py``). While the primary is lost, ``raise`` callers
 get ``CacheUnavailableError`` within a bounded time and ``fallback``/``ignore`` callers never see
 an exception; once the cluster or the sentinels have promoted the replica, each provider serves
-from Redis again without a restart. The time to recovery is measured and printed (README,
-"Scaling out"). The killed node is brought back before the test ends, so the session's topology
+from Redis again without a restart. The time to recovery is measured and printed (docs/redis.md,
+"Losing a primary"). The killed node is brought back before the test ends, so the session's topology
 is whole again for the tests after it.
 """
 

@@ -1,5 +1,6 @@
-"""The near cache under the README's ACL rule: RESP3 tracking needs nothing more; RESP2 needs
-SUBSCRIBE on its channel, and without it the near cache stays off - said once, reads from Redis."""
+"""The near cache under the ACL rule docs/operations.md recommends: RESP3 tracking needs nothing
+more; RESP2 needs SUBSCRIBE on its channel, and without it the near cache stays off - said once,
+reads from Redis."""
 
 from __future__ import annotations
 
@@ -18,14 +19,14 @@ from tests.redis_servers import RedisServer
 
 pytestmark = pytest.mark.redis
 
-README_RULE = "agent on >pw ~agent:* -@all +@read +@write +@connection +@scripting -@dangerous"
+RECOMMENDED_RULE = "agent on >pw ~agent:* -@all +@read +@write +@connection +@scripting -@dangerous"
 RESP2_EXTRA = "+client|id +client|tracking +subscribe &__redis__:invalidate"
 
 
 @pytest.fixture
 def acl_server() -> Iterator[RedisServer]:
     with RedisServer(
-        users=[README_RULE, f"agent2 on >pw ~agent:* {README_RULE.split(' ', 3)[3]} {RESP2_EXTRA}"]
+        users=[RECOMMENDED_RULE, f"agent2 on >pw ~agent:* {RECOMMENDED_RULE.split(' ', 3)[3]} {RESP2_EXTRA}"]
     ) as server:
         yield server
 

@@ -23,7 +23,7 @@ READER_PASSWORD = "reader-Pa55-91ae-do-not-leak"
 WRONG_PASSWORD = "wrong-Pa55-3b0f-do-not-leak"
 SECRETS = (AGENT_PASSWORD, READER_PASSWORD, WRONG_PASSWORD)
 
-#: The agent has what the provider needs on keys under ``app:`` (the rule the README recommends);
+#: The agent has what the provider needs on keys under ``app:`` (the rule docs/operations.md recommends);
 #: the reader may only read them.
 ACL_USERS = (
     "default off",

@@ -87,7 +87,7 @@ def _tls_refusal(exc: BaseException) -> bool:
     We do not trust the server: ``SSLCertVerificationError`` (unknown CA, wrong host name,
     expired). The server does not accept us: it sent a TLS alert (``..._ALERT_UNKNOWN_CA``,
     ``..._ALERT_CERTIFICATE_REQUIRED``, ``..._ALERT_HANDSHAKE_FAILURE``). A bare EOF is not counted:
-    it is also what a crashed server looks like (see README, "Faults, bad input and security").
+    it is also what a crashed server looks like (see docs/operations.md, "Access errors").
     """
     seen: set[int] = set()
     cause: BaseException | None = exc
