@@ -185,6 +185,52 @@ def test_anchors_and_aliases_within_the_budget_still_work(tmp_path: Path) -> Non
     assert (redis.socket_timeout, redis.socket_connect_timeout, redis.retries) == (0.5, 0.5, 2)
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "cache:\n  providers:\n    redis: {enabled: true}\n    memory: {}\n    redis: {}\n",
+            r"at line 5, column 5: key redis is written twice in one mapping \(first at line 3\): keep one",
+        ),
+        (
+            "cache:\n  providers:\n    redis:\n      near_cache: {enabled: true}\n"
+            "      near_cache: {max_size: 10}\n",
+            r"at line 5, column 7: key near_cache is written twice .*\(first at line 4\)",
+        ),
+        (
+            "cache: {default_provider: memory, default_provider: redis}\n",
+            r"at line 1, column 35: key default_provider is written twice",
+        ),
+    ],
+    ids=["a cache", "a section", "flow mapping"],
+)
+def test_a_key_written_twice_is_refused_not_silently_replaced(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    """PyYAML keeps the last of two equal keys without a word: the first cache or section is lost."""
+    with pytest.raises(CacheConfigError, match=r"global\.yaml: not valid YAML " + message):
+        load_text(tmp_path, text)
+
+
+def test_a_duplicate_key_that_is_not_a_name_is_not_shown(tmp_path: Path) -> None:
+    text = "cache:\n  providers:\n    redis:\n      password:s3cret-pw: 1\n      password:s3cret-pw: 1\n"
+    with pytest.raises(
+        CacheConfigError, match=r"a key \(not shown: not a name\) is written twice"
+    ) as refused:
+        load_text(tmp_path, text)
+    assert "s3cret" not in str(refused.value)
+
+
+def test_merge_keys_may_repeat_what_they_merge(tmp_path: Path) -> None:
+    text = (
+        "x-defaults: &redis {socket_timeout: 0.5, retries: 1}\n"
+        "cache:\n  providers:\n    redis:\n      <<: *redis\n      retries: 2\n"
+    )
+    redis = load_text(tmp_path, text).providers["redis"]
+    assert isinstance(redis, RedisCacheConfig)
+    assert (redis.socket_timeout, redis.retries) == (0.5, 2)
+
+
 def test_a_key_prefix_that_is_not_utf8_is_refused_at_load(tmp_path: Path) -> None:
     """os.environ holds undecodable bytes as surrogates; the provider's .encode() raised on them."""
     undecodable = b"app:\xff\xfe:".decode("utf-8", "surrogateescape")

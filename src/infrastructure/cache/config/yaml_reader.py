@@ -5,6 +5,8 @@ impossible date elsewhere in the framework's file (``released: 2001-13-45``) is 
 Nesting is bounded (PyYAML composes recursively: deep nesting was a ``RecursionError``), and so is
 what aliases add: a few hundred bytes of anchors, each aliased eight times by the next, expand
 eightfold per level when the settings are walked (a "billion laughs"). A recursive alias is refused.
+A key written twice in one mapping is refused too: YAML parsers keep the last one silently, so a
+second ``near_cache:`` or ``redis:`` would replace the first without a word.
 
 Every failure, whatever the document holds, is one :class:`CacheConfigError` naming the file, the
 line and the column and the problem - never the text around it: the parser's snippet of the
@@ -23,6 +25,7 @@ from yaml.constructor import ConstructorError
 from yaml.error import Mark
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from src.infrastructure.cache.config.sections import is_name
 from src.interfaces.llm.cache import CacheConfigError
 
 #: A quoted piece of the document in a parser message: an alias, anchor or tag name of three
@@ -65,6 +68,8 @@ class ConfigLoader(yaml.SafeLoader):
             node = super().compose_node(parent, index)
         finally:
             self._depth -= 1
+        if isinstance(node, MappingNode):
+            _refuse_duplicate_keys(node)
         if node is not None:
             children = [self._expanded[id(child)] for child in _children(node)]
             nodes, height = 1 + sum(n for n, _ in children), 1 + max((h for _, h in children), default=0)
@@ -105,6 +110,21 @@ ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 def _refuse(problem: str, event: yaml.Event) -> NoReturn:
     raise ComposerError(None, None, problem, cast(Mark, event.start_mark))
+
+
+def _refuse_duplicate_keys(node: MappingNode) -> None:
+    """Refuse a plain key written twice in ``node`` as written (merge keys, ``<<``, may repeat what
+    they merge: that is what they are for). A key that is not a name is not shown (a secret?)."""
+    first: dict[tuple[str, str], ScalarNode] = {}
+    for key, _value in node.value:
+        if not isinstance(key, ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        earlier = first.setdefault((key.tag, key.value), key)
+        if earlier is not key:
+            shown = f"key {key.value}" if is_name(key.value) else "a key (not shown: not a name)"
+            line = earlier.start_mark.line + 1
+            problem = f"{shown} is written twice in one mapping (first at line {line}): keep one"
+            raise ComposerError(None, None, problem, key.start_mark)
 
 
 def _children(node: Node) -> list[Node]:
