@@ -148,7 +148,11 @@ def test_a_cancelled_waiter_leaves_the_others_unharmed(cache_provider: ICachePro
 
     async def agents() -> list[Any]:
         tasks = [asyncio.ensure_future(cache_provider.get_or_set_async("k", model.ask)) for _ in range(8)]
-        await asyncio.sleep(0.05)
+        for _ in range(200):  # until the leader is computing (its lease taken), at most 2 s
+            if model.tasks:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.02)  # the others find the flight (or the lease) and wait
         # A waiter: any task but the one computing (with a near cache each first read is its own
         # round trip, so the leader is not necessarily the first task).
         waiter = next(index for index, task in enumerate(tasks) if task is not model.tasks[0])

@@ -147,7 +147,13 @@ class PayloadCodec:
 
     def lookup(self, key: str, payload: Payload, default: Any) -> Any:
         """The value of a GET reply, or ``default``; counts one hit or one miss."""
-        value = MISSING if payload is None else self.decode(key, payload)
+        if payload is None:
+            value = MISSING
+        else:
+            try:  # the common case inline (a plain payload of ours): every get comes through here
+                value = _loads(payload)
+            except serialization.PayloadDecodeError:
+                value = self.decode(key, payload)
         if value is MISSING:
             self._stats.record_miss()
             return default
