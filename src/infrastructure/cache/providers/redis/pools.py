@@ -47,6 +47,9 @@ class BlockingPool(redis.BlockingConnectionPool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._retire_lock = threading.Lock()
         self._retiring: weakref.WeakSet[Any] = weakref.WeakSet()  # to disconnect on release
+        #: Whether ``_retiring`` may hold a connection. release() tests it on every call, and a
+        #: plain attribute costs nothing there, where a WeakSet's truth is a Python ``__len__``.
+        self._may_retire = False
         super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]
 
     def close_connections(self) -> None:
@@ -55,6 +58,7 @@ class BlockingPool(redis.BlockingConnectionPool):
             # Every connection opened so far, before any is taken below: one released from now on
             # is disconnected by release(), one still idle is disconnected here.
             self._retiring.update(self._connections)
+            self._may_retire = bool(self._retiring)
         idle = self._take_idle()
         try:
             for connection in idle:
@@ -76,10 +80,11 @@ class BlockingPool(redis.BlockingConnectionPool):
                 return taken
 
     def release(self, connection: Any) -> None:
-        if self._retiring:  # empty but for a moment after a close: one test on the hot path
+        if self._may_retire:  # false but for a moment after a close: one test on the hot path
             with self._retire_lock:
                 retired = connection in self._retiring
                 self._retiring.discard(connection)
+                self._may_retire = bool(self._retiring)
             if retired:
                 connection.disconnect()
         super().release(connection)  # type: ignore[no-untyped-call]
@@ -126,6 +131,7 @@ class AsyncBlockingPool(redis.asyncio.BlockingConnectionPool):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._retiring: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._may_retire = False  # as BlockingPool's
         self._waiting = 0  # callers inside redis.asyncio's checkout: the condition is theirs
         super().__init__(*args, **kwargs)
 
@@ -149,12 +155,16 @@ class AsyncBlockingPool(redis.asyncio.BlockingConnectionPool):
     async def close_connections(self) -> None:
         """Async twin of :meth:`BlockingPool.close_connections`; run it on the pool's loop."""
         self._retiring.update(self._in_use_connections)
+        self._may_retire = bool(self._retiring)
         await _disconnect_idle(self)
 
     async def release(self, connection: Any) -> None:
-        if self._retiring and connection in self._retiring:
+        if self._may_retire:
+            retired = connection in self._retiring
             self._retiring.discard(connection)
-            await connection.disconnect()
+            self._may_retire = bool(self._retiring)
+            if retired:
+                await connection.disconnect()
         # The plain pool's release (the connection back to the idle list), then a wake-up for a
         # waiter if there is one; one that starts waiting after this finds the connection itself.
         await super(redis.asyncio.BlockingConnectionPool, self).release(connection)
