@@ -46,6 +46,14 @@ class CountingModel:
         await asyncio.sleep(self.seconds)
         return f"answer to {prompt}"
 
+    async def started(self, within: float = 2.0) -> None:
+        """Wait until a caller is computing through :meth:`ask` (its lease taken), at most ``within`` s."""
+        for _ in range(int(within / 0.01)):
+            if self.tasks:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"no caller computed within {within} s")
+
 
 def test_a_miss_computes_stores_and_a_hit_does_not_compute(cache_provider: ICacheProvider) -> None:
     model = CountingModel(0)
@@ -148,10 +156,7 @@ def test_a_cancelled_waiter_leaves_the_others_unharmed(cache_provider: ICachePro
 
     async def agents() -> list[Any]:
         tasks = [asyncio.ensure_future(cache_provider.get_or_set_async("k", model.ask)) for _ in range(8)]
-        for _ in range(200):  # until the leader is computing (its lease taken), at most 2 s
-            if model.tasks:
-                break
-            await asyncio.sleep(0.01)
+        await model.started()
         await asyncio.sleep(0.02)  # the others find the flight (or the lease) and wait
         # A waiter: any task but the one computing (with a near cache each first read is its own
         # round trip, so the leader is not necessarily the first task).
@@ -170,10 +175,7 @@ def test_cancelling_the_computing_caller_lets_a_waiter_take_over(cache_provider:
 
     async def agents() -> list[Any]:
         tasks = [asyncio.ensure_future(cache_provider.get_or_set_async("k", model.ask)) for _ in range(4)]
-        for _ in range(200):  # until the leader is computing (its lease taken), at most 2 s
-            if model.calls:
-                break
-            await asyncio.sleep(0.01)
+        await model.started()
         # The leader, mid-computation: whichever task's first read came back first (with a near
         # cache each read is its own round trip, so not necessarily the first task).
         leader = tasks.index(model.tasks[0])  # type: ignore[arg-type]
@@ -218,10 +220,7 @@ def test_a_waiter_computes_itself_after_wait_timeout(cache_provider: ICacheProvi
 
     async def agents() -> list[Any]:
         leader = asyncio.ensure_future(cache_provider.get_or_set_async("k", slow.ask))
-        for _ in range(200):  # until the leader is computing (its lease taken), at most 2 s
-            if slow.calls:
-                break
-            await asyncio.sleep(0.01)
+        await slow.started()
         waiter = cache_provider.get_or_set_async("k", quick.ask, wait_timeout=0.2)
         started = time.monotonic()
         answer = await waiter
