@@ -17,7 +17,7 @@ from typing import Any
 
 from src.benchmarks.async_contenders import driver
 from src.benchmarks.runner import Contender
-from src.benchmarks.workload import TTL_SECONDS, Workload
+from src.benchmarks.workload import TTL_SECONDS, Workload, each_key
 from src.interfaces.llm.cache import ICacheProvider
 
 #: What each role of these cases stands for (the legend of the ratios, in ``ratios.ROLES``).
@@ -58,30 +58,19 @@ def compute_contenders(
         session.set(key, value, TTL_SECONDS)
 
     cases: list[tuple[str, str, Callable[[int], int]]] = [
-        ("get_or_set hit (sync)", "direct", _each(workload, cache.get)),
-        ("get_or_set hit (sync)", "compute-once", _each(workload, get_or_set)),
+        ("get_or_set hit (sync)", "direct", each_key(workload.keys, cache.get)),
+        ("get_or_set hit (sync)", "compute-once", each_key(workload.keys, get_or_set)),
         ("get_or_set_async hit, 1 task", "direct", driver(runner, cache.get_async, workload, 1)),
         ("get_or_set_async hit, 1 task", "compute-once", driver(runner, get_or_set_async, workload, 1)),
-        ("namespace get (sync)", "direct", _each(workload, cache.get)),
-        ("namespace get (sync)", "namespace", _each(workload, session.get)),
-        ("namespace set (sync)", "direct", _each(workload, set_plain)),
-        ("namespace set (sync)", "namespace", _each(workload, set_in_session)),
+        ("namespace get (sync)", "direct", each_key(workload.keys, cache.get)),
+        ("namespace get (sync)", "namespace", each_key(workload.keys, session.get)),
+        ("namespace set (sync)", "direct", each_key(workload.keys, set_plain)),
+        ("namespace set (sync)", "namespace", each_key(workload.keys, set_in_session)),
     ]
     return [
         Contender(f"{label} {case}", f"{label}: {COMPUTE_ROLES[role].split(' (')[0]}", role, run, scale)
         for case, role, run in cases
     ]
-
-
-def _each(workload: Workload, call: Callable[[str], Any]) -> Callable[[int], int]:
-    keys, count = workload.keys, len(workload.keys)
-
-    def run(ops: int) -> int:
-        for i in range(ops):
-            call(keys[i % count])
-        return ops
-
-    return run
 
 
 def _compute_never() -> Any:

@@ -16,10 +16,8 @@ not in the ``sdk`` row: the benchmark never sets the global provider. ``docs/met
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from src.benchmarks.runner import Contender
-from src.benchmarks.workload import TTL_SECONDS, Workload
+from src.benchmarks.workload import TTL_SECONDS, Workload, each_key
 from src.infrastructure.cache.base import CacheProviderBase
 from src.infrastructure.cache.metrics import instrument_cache
 from src.infrastructure.cache.metrics.otel import api_available, records
@@ -54,7 +52,10 @@ def metrics_contenders(
             variants.append(("sdk", "timing wrapper, SDK recording", sdk))
     else:
         notes.append(f"{case}: only 'plain' and 'no-sdk' rows (pip install 'agent-cache[metrics]')")
-    return [Contender(case, name, role, _get(provider, workload), scale) for role, name, provider in variants]
+    return [
+        Contender(case, name, role, each_key(workload.keys, provider.get), scale)
+        for role, name, provider in variants
+    ]
 
 
 def _api_only(cache: CacheProviderBase) -> CacheProviderBase:
@@ -82,14 +83,3 @@ def _with_sdk(cache: CacheProviderBase) -> CacheProviderBase | None:
 
     metrics = CacheMetrics(MeterProvider(metric_readers=[InMemoryMetricReader()]))
     return metrics.instrument(cache, "bench sdk")
-
-
-def _get(provider: CacheProviderBase, workload: Workload) -> Callable[[int], int]:
-    keys, count = workload.keys, len(workload.keys)
-
-    def run(ops: int) -> int:
-        for i in range(ops):
-            provider.get(keys[i % count])
-        return ops
-
-    return run

@@ -33,7 +33,7 @@ import redis.asyncio
 from dependency_injector import providers as di
 
 from src.benchmarks.runner import Contender
-from src.benchmarks.workload import TTL_SECONDS, Workload, key_for
+from src.benchmarks.workload import TTL_SECONDS, Workload, each_key, key_for
 from src.infrastructure.cache.config.cache_config import CacheConfig, NearCacheConfig, RedisCacheConfig
 from src.infrastructure.cache.near.store import NO_EXPIRY, NearStore
 from src.infrastructure.cache.serialization import dumps
@@ -74,13 +74,15 @@ def near_contenders(
     raw_key = f"{redis_config.key_prefix}near-hot:{key}"
     return [
         Contender(HOT_SYNC, "raw redis-py + hiredis", "raw", _raw_get(raw, raw_key)),
-        Contender(HOT_SYNC, "agent-cache redis, near cache", "near", _get(hot, (key,)), HOT_SCALE),
+        Contender(HOT_SYNC, "agent-cache redis, near cache", "near", each_key((key,), hot.get), HOT_SCALE),
         Contender(HOT_ASYNC, "raw redis.asyncio + hiredis", "raw", _loop_raw_get(runner, raw_async, raw_key)),
         Contender(
             HOT_ASYNC, "agent-cache redis, near cache", "near", _loop_get(runner, hot, (key,)), HOT_SCALE
         ),
-        Contender(COLD_SYNC, "agent-cache redis (container)", "ours", _get(ours, workload.keys)),
-        Contender(COLD_SYNC, "agent-cache redis, near cache missing", "near", _get(cold, workload.keys)),
+        Contender(COLD_SYNC, "agent-cache redis (container)", "ours", each_key(workload.keys, ours.get)),
+        Contender(
+            COLD_SYNC, "agent-cache redis, near cache missing", "near", each_key(workload.keys, cold.get)
+        ),
         Contender(
             COLD_ASYNC, "agent-cache redis (container)", "ours", _loop_get(runner, ours, workload.keys)
         ),
@@ -133,17 +135,6 @@ def _loop_raw_get(runner: asyncio.Runner, client: redis.asyncio.Redis, name: str
 
     def run(ops: int) -> int:
         runner.run(calls(ops))
-        return ops
-
-    return run
-
-
-def _get(cache: ICacheProvider, keys: tuple[str, ...]) -> Callable[[int], int]:
-    count = len(keys)
-
-    def run(ops: int) -> int:
-        for i in range(ops):
-            cache.get(keys[i % count])
         return ops
 
     return run

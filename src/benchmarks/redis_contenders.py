@@ -14,7 +14,7 @@ import msgpack
 import redis
 
 from src.benchmarks.runner import Contender
-from src.benchmarks.workload import BATCH_SIZE, TTL_SECONDS, Workload
+from src.benchmarks.workload import BATCH_SIZE, TTL_SECONDS, Workload, each_key
 from src.infrastructure.cache.serialization import FORMAT_VERSION
 from src.interfaces.llm.cache import ICacheProvider
 
@@ -36,7 +36,7 @@ def sync_contenders(
         Contender("redis set (sync)", "raw redis-py + hiredis", "raw", _raw_set(client, prefix, workload)),
     ]
     for role, name, provider in providers:
-        contenders.append(Contender("redis get (sync)", name, role, _get(provider, workload)))
+        contenders.append(Contender("redis get (sync)", name, role, each_key(workload.keys, provider.get)))
         contenders.append(Contender("redis set (sync)", name, role, _set(provider, workload)))
     return contenders
 
@@ -57,7 +57,9 @@ def batch_contenders(
         contenders.append(Contender(get_case, f"{name} get_many", role, get_many, BATCH_SCALE))
         contenders.append(Contender(set_case, f"{name} set_many", role, set_many, BATCH_SCALE))
     role, name, provider = providers[0]
-    contenders.append(Contender(get_case, f"{name}, {BATCH_SIZE} x get", "singles", _get(provider, workload)))
+    contenders.append(
+        Contender(get_case, f"{name}, {BATCH_SIZE} x get", "singles", each_key(workload.keys, provider.get))
+    )
     contenders.append(Contender(set_case, f"{name}, {BATCH_SIZE} x set", "singles", _set(provider, workload)))
     return contenders
 
@@ -111,17 +113,6 @@ def _raw_pipeline(client: redis.Redis, prefix: str, workload: Workload) -> Calla
                     pipe.set(prefix + key, FORMAT_VERSION + msgpack.packb(value), ex=TTL_SECONDS)
                 pipe.execute()
         return calls * BATCH_SIZE
-
-    return run
-
-
-def _get(provider: ICacheProvider, workload: Workload) -> Callable[[int], int]:
-    keys, count = workload.keys, len(workload.keys)
-
-    def run(ops: int) -> int:
-        for i in range(ops):
-            provider.get(keys[i % count])
-        return ops
 
     return run
 

@@ -8,6 +8,7 @@ look like the ones such an agent builds: ``llm:<model>:<sha256 of the prompt, 32
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,18 @@ class Workload:
     def batches(self) -> tuple[tuple[str, ...], ...]:
         """The keys cut into ``BATCH_SIZE`` slices."""
         return tuple(self.keys[i : i + BATCH_SIZE] for i in range(0, len(self.keys), BATCH_SIZE))
+
+
+def each_key(keys: Sequence[str], call: Callable[[str], object]) -> Callable[[int], int]:
+    """A timed loop for a contender: ``run(ops)`` calls ``call`` on ``keys`` in turn, ``ops`` times."""
+    count = len(keys)
+
+    def run(ops: int) -> int:
+        for i in range(ops):
+            call(keys[i % count])
+        return ops
+
+    return run
 
 
 def make_workload(value_bytes: int = 300, key_count: int = KEY_COUNT) -> Workload:
